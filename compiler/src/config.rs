@@ -1,0 +1,521 @@
+//! The typed config (contract v1). Built only from a tree the JSON Schema accepted, so
+//! these types carry no validation of their own; defaults here must equal the schema's
+//! `default`s (a test in this module walks the schema to prove it).
+//!
+//! Defaults that depend on other fields (profile, nginxIngress, a claim's namespace) stay
+//! `Option` here and are resolved by the accessor methods, so there is one place for each rule.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The newest extension release the seeds list; the default `extension.version`.
+pub const NEWEST_VERSION: &str = "1.1.35";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default)]
+    pub extension: Extension,
+    pub cluster: Cluster,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    #[serde(default)]
+    pub training: Training,
+    #[serde(default)]
+    pub inference: Inference,
+    #[serde(default)]
+    pub monitoring: Monitoring,
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taints: Option<Taints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+    #[serde(default)]
+    pub storage: Vec<Storage>,
+    #[serde(default)]
+    pub images: Images,
+    #[serde(default)]
+    pub arm: Arm,
+    #[serde(default)]
+    pub diff: DiffSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Metadata {
+    pub name: String,
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata {
+            name: "azureml".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Extension {
+    pub version: String,
+    pub release_train: String,
+    pub auto_upgrade_minor_version: bool,
+}
+
+impl Default for Extension {
+    fn default() -> Self {
+        Extension {
+            version: NEWEST_VERSION.into(),
+            release_train: "stable".into(),
+            auto_upgrade_minor_version: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterType {
+    Aks,
+    Arc,
+    Aro,
+    Ocp,
+}
+
+impl ClusterType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterType::Aks => "aks",
+            ClusterType::Arc => "arc",
+            ClusterType::Aro => "aro",
+            ClusterType::Ocp => "ocp",
+        }
+    }
+
+    /// Arc-connected types: everything but plain AKS. ARO and OpenShift are installed as
+    /// Arc-connected clusters (facts sheet, "How the extension is installed today").
+    pub fn is_arc_connected(self) -> bool {
+        self != ClusterType::Aks
+    }
+
+    /// OpenShift flavours need the privileged SCC grants (seed "Privileged setup for ARO and OCP").
+    pub fn is_openshift(self) -> bool {
+        matches!(self, ClusterType::Aro | ClusterType::Ocp)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cluster {
+    #[serde(rename = "type")]
+    pub cluster_type: ClusterType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    #[serde(default = "default_node_count")]
+    pub node_count: u32,
+    #[serde(default = "default_namespace")]
+    pub compute_namespace: String,
+}
+
+fn default_node_count() -> u32 {
+    1
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Test,
+    Production,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Test => "test",
+            Profile::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Training {
+    pub enabled: bool,
+    pub volcano: bool,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training {
+            enabled: true,
+            volcano: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceType {
+    LoadBalancer,
+    NodePort,
+    ClusterIP,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::LoadBalancer => "LoadBalancer",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::ClusterIP => "ClusterIP",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Inference {
+    pub enabled: bool,
+    pub router_service_type: ServiceType,
+    pub internal_load_balancer: bool,
+    pub allow_insecure_connections: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nginx_ingress: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<Ssl>,
+}
+
+impl Default for Inference {
+    fn default() -> Self {
+        Inference {
+            enabled: false,
+            router_service_type: ServiceType::LoadBalancer,
+            internal_load_balancer: false,
+            allow_insecure_connections: false,
+            nginx_ingress: None,
+            ssl: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Ssl {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Monitoring {
+    pub prometheus_operator: bool,
+    pub dcgm_exporter: bool,
+    pub nvidia_device_plugin: bool,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Monitoring {
+            prometheus_operator: true,
+            dcgm_exporter: false,
+            nvidia_device_plugin: false,
+        }
+    }
+}
+
+/// The seed's amlarc taints ("Supported Azure Machine Learning taints and tolerations").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaintKey {
+    Overall,
+    System,
+    Workload,
+    ResourceGroup,
+    Workspace,
+    Compute,
+}
+
+impl TaintKey {
+    pub const ALL: [TaintKey; 6] = [
+        TaintKey::Overall,
+        TaintKey::System,
+        TaintKey::Workload,
+        TaintKey::ResourceGroup,
+        TaintKey::Workspace,
+        TaintKey::Compute,
+    ];
+
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintKey::Overall => "overall",
+            TaintKey::System => "system",
+            TaintKey::Workload => "workload",
+            TaintKey::ResourceGroup => "resourceGroup",
+            TaintKey::Workspace => "workspace",
+            TaintKey::Compute => "compute",
+        }
+    }
+
+    /// The node taint key, from the seed's taint table.
+    pub fn node_key(self) -> &'static str {
+        match self {
+            TaintKey::Overall => "ml.azure.com/amlarc",
+            TaintKey::System => "ml.azure.com/amlarc-system",
+            TaintKey::Workload => "ml.azure.com/amlarc-workload",
+            TaintKey::ResourceGroup => "ml.azure.com/resource-group",
+            TaintKey::Workspace => "ml.azure.com/workspace",
+            TaintKey::Compute => "ml.azure.com/compute",
+        }
+    }
+
+    /// Whether extension system pods tolerate this taint (seed: "amlarc overall" and
+    /// "amlarc system" are the ones extension system service pods tolerate).
+    pub fn is_tolerated_by_system_pods(self) -> bool {
+        matches!(self, TaintKey::Overall | TaintKey::System)
+    }
+
+    /// Whether machine-learning workload pods tolerate this taint.
+    pub fn is_tolerated_by_workloads(self) -> bool {
+        !matches!(self, TaintKey::System)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaintEffect {
+    NoSchedule,
+    NoExecute,
+    PreferNoSchedule,
+}
+
+impl TaintEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+        }
+    }
+}
+
+fn default_effect() -> TaintEffect {
+    TaintEffect::NoSchedule
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Taints {
+    pub keys: Vec<TaintKey>,
+    #[serde(default = "default_effect")]
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IngressController {
+    AzuremlFe,
+    Nginx,
+    ApplicationGateway,
+}
+
+impl IngressController {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IngressController::AzuremlFe => "azureml-fe",
+            IngressController::Nginx => "nginx",
+            IngressController::ApplicationGateway => "application-gateway",
+        }
+    }
+
+    /// The `ingressClassName` of the seed's Ingress examples, for controllers that use an Ingress.
+    pub fn ingress_class(self) -> Option<&'static str> {
+        match self {
+            IngressController::AzuremlFe => None,
+            IngressController::Nginx => Some("nginx"),
+            IngressController::ApplicationGateway => Some("azure-application-gateway"),
+        }
+    }
+}
+
+fn default_controller() -> IngressController {
+    IngressController::AzuremlFe
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ingress {
+    #[serde(default = "default_controller")]
+    pub controller: IngressController,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<IngressTls>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IngressTls {
+    pub secret_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Storage {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub mount_path: String,
+    pub size: String,
+    #[serde(default = "default_access_modes")]
+    pub access_modes: Vec<String>,
+    #[serde(default = "default_reclaim")]
+    pub reclaim_policy: String,
+    pub nfs: Nfs,
+}
+
+fn default_access_modes() -> Vec<String> {
+    vec!["ReadWriteMany".into()]
+}
+
+fn default_reclaim() -> String {
+    "Retain".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Nfs {
+    pub server: String,
+    pub path: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Images {
+    pub registry: String,
+}
+
+/// The registry the extension's images come from (facts sheet, "Images").
+pub const DEFAULT_REGISTRY: &str = "mcr.microsoft.com";
+
+impl Default for Images {
+    fn default() -> Self {
+        Images {
+            registry: DEFAULT_REGISTRY.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Arm {
+    pub extra_settings: BTreeMap<String, String>,
+    pub relay_connection_secret: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DiffSettings {
+    pub ignore: Vec<IgnoreRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IgnoreRule {
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<IgnoreTarget>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct IgnoreTarget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Node count from which `az k8s-extension create` picks the production profile
+/// (facts sheet, "small clusters": fewer than 3 nodes means DevTest).
+pub const PRODUCTION_MIN_NODES: u32 = 3;
+
+impl Config {
+    /// The extension name, `{EXTENSION-NAME}` in the seeds.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// The effective profile: the config's, else test below 3 nodes and production from 3.
+    pub fn profile(&self) -> Profile {
+        self.profile
+            .unwrap_or(if self.cluster.node_count >= PRODUCTION_MIN_NODES {
+                Profile::Production
+            } else {
+                Profile::Test
+            })
+    }
+
+    /// Whether the bundled ingress-nginx is wanted: the config's choice, else the CLI's
+    /// default (true on AKS, false on Arc-connected types).
+    pub fn nginx_ingress(&self) -> bool {
+        self.inference
+            .nginx_ingress
+            .unwrap_or(!self.cluster.cluster_type.is_arc_connected())
+    }
+
+    /// The ingress controller in front of azureml-fe.
+    pub fn ingress_controller(&self) -> IngressController {
+        self.ingress
+            .as_ref()
+            .map_or(IngressController::AzuremlFe, |i| i.controller)
+    }
+
+    /// The namespace of a storage claim: its own, else the compute namespace.
+    pub fn storage_namespace<'a>(&'a self, storage: &'a Storage) -> &'a str {
+        storage
+            .namespace
+            .as_deref()
+            .unwrap_or(&self.cluster.compute_namespace)
+    }
+
+    /// The node taint value for a key, when the config can supply it.
+    pub fn taint_value(&self, key: TaintKey) -> Option<&str> {
+        match key {
+            TaintKey::Overall | TaintKey::System | TaintKey::Workload => Some("true"),
+            TaintKey::ResourceGroup => self.cluster.resource_group.as_deref(),
+            TaintKey::Workspace => self.workspace.as_deref(),
+            TaintKey::Compute => self.compute.as_deref(),
+        }
+    }
+
+    pub fn taint_keys(&self) -> &[TaintKey] {
+        self.taints.as_ref().map_or(&[], |t| t.keys.as_slice())
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("{}", amlc::embedded::schema_text().len());
+}
