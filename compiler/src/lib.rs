@@ -9,4 +9,19 @@
 pub mod config;
 pub mod diagnostic;
 pub mod embedded;
+pub mod releases;
+pub mod rules;
+pub mod schema;
 pub mod source;
+pub mod validate;
+
+/// `amlc --version`: the tool's version and the extension releases it knows.
+pub fn version_text() -> String {
+    let r = releases::Releases::embedded();
+    format!(
+        "{} (extension releases {} to {})",
+        env!("CARGO_PKG_VERSION"),
+        r.known().first().copied().unwrap_or("?"),
+        r.newest()
+    )
+}

@@ -1,3 +1,21 @@
+//! The `amlc` binary: parse arguments, run the command, exit with its status.
+
+mod cli;
+
+use clap::Parser;
+
 fn main() {
-    println!("{}", amlc::embedded::schema_text().len());
+    let cli = match cli::args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version are successes; usage errors are invalid input (exit 2).
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() {
+                cli::ExitStatus::Invalid as i32
+            } else {
+                0
+            });
+        }
+    };
+    std::process::exit(cli::run(cli) as i32);
 }

@@ -1,0 +1,196 @@
+//! The CLI's I/O: finding and reading configs, printing diagnostics, atomic writes.
+//! Only the CLI touches the filesystem, the environment and the clock.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use amlc::diagnostic::{self, Diagnostic, Source};
+use amlc::validate::{self, Host, Validated};
+
+use super::ExitStatus;
+
+/// The config file used when no `-c` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "amlc.yaml";
+
+/// Whether to colour output on a stream: only on a terminal, never with NO_COLOR.
+pub fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Width diagnostics are wrapped at: fixed, so output is the same in every terminal and log.
+pub const DIAGNOSTIC_WIDTH: usize = 80;
+
+/// Prints diagnostics (errors and warnings) to stderr.
+pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    if diagnostics.is_empty() {
+        return;
+    }
+    let text = diagnostic::render_text(
+        diagnostics,
+        use_color(std::io::stderr().is_terminal()),
+        DIAGNOSTIC_WIDTH,
+    );
+    eprint!("{text}");
+}
+
+/// Writes to stdout; a closed pipe (`amlc build | head`) is not an error.
+pub fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Reads files a config names relative to the config's folder; gives the real clock.
+pub struct FsHost {
+    pub base: PathBuf,
+}
+
+impl Host for FsHost {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        let full = self.base.join(path);
+        if full.is_dir() {
+            return Err(format!("{path} is a folder, not a file"));
+        }
+        std::fs::read(&full).map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))
+    }
+
+    fn now_unix(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A short reason for an I/O error, without the OS error number.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_owned()
+        }
+    }
+}
+
+/// Reads a config file into a source; errors name the file.
+pub fn read_source(path: &Path) -> Result<Source, Diagnostic> {
+    let name = path.display().to_string();
+    if path.is_dir() {
+        return Err(Diagnostic::error(
+            "amlc::io::is-a-folder",
+            format!("{name} is a folder, not a config file"),
+        )
+        .with_help(format!(
+            "pass the config file inside it, e.g. -c {}",
+            path.join(DEFAULT_CONFIG_FILE).display()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            "amlc::io::unreadable",
+            format!("cannot read {name}: {}", io_reason(&e)),
+        )
+        .with_help("check the path given with -c")
+    })?;
+    amlc::source::decode(&name, bytes)
+}
+
+/// Where a config's relative paths resolve from.
+pub fn config_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Which config a single-config command uses.
+pub enum ConfigChoice {
+    File(PathBuf),
+    Embedded,
+}
+
+/// `-c FILE`, else ./amlc.yaml, else (when allowed) the embedded default.
+pub fn choose_config(
+    given: Option<&Path>,
+    allow_embedded: bool,
+) -> Result<ConfigChoice, Diagnostic> {
+    if let Some(p) = given {
+        return Ok(ConfigChoice::File(p.to_path_buf()));
+    }
+    let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+    if default.exists() || !allow_embedded {
+        if !default.exists() {
+            return Err(Diagnostic::error(
+                "amlc::io::no-config",
+                format!("no config: there is no ./{DEFAULT_CONFIG_FILE} and no -c FILE was given"),
+            )
+            .with_help("pass a config with -c FILE, or write one with `amlc init`"));
+        }
+        return Ok(ConfigChoice::File(default));
+    }
+    Ok(ConfigChoice::Embedded)
+}
+
+/// Reads and validates the chosen config. On failure the diagnostics are printed and
+/// the exit status returned; on success warnings are printed.
+pub fn load(given: Option<&Path>, allow_embedded: bool) -> Result<Validated, ExitStatus> {
+    let result = choose_config(given, allow_embedded)
+        .map_err(|d| vec![d])
+        .and_then(|choice| match choice {
+            ConfigChoice::File(path) => {
+                let source = read_source(&path).map_err(|d| vec![d])?;
+                let host = FsHost {
+                    base: config_dir(&path),
+                };
+                validate::validate(&source, &host)
+            }
+            ConfigChoice::Embedded => {
+                let host = FsHost {
+                    base: PathBuf::from("."),
+                };
+                validate::validate(&validate::default_config_source(), &host)
+            }
+        });
+    match result {
+        Ok(v) => {
+            print_diagnostics(&v.warnings);
+            Ok(v)
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Err(ExitStatus::Invalid)
+        }
+    }
+}
+
+/// Prints one error diagnostic and returns the invalid-input status.
+pub fn fail(d: Diagnostic) -> ExitStatus {
+    print_diagnostics(&[d]);
+    ExitStatus::Invalid
+}
+
+/// Writes a file atomically: a temporary file beside it, flushed, then renamed over it,
+/// so a failed or interrupted run leaves the old content intact.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let name = path.display().to_string();
+    let dir = config_dir(path);
+    let fail = |what: &str, e: &std::io::Error| {
+        Diagnostic::error(
+            "amlc::io::write",
+            format!("cannot write {name}: {what}: {}", io_reason(e)),
+        )
+        .with_help("check that the folder exists and is writable; nothing was changed")
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".amlc-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| fail("cannot create a temporary file", &e))?;
+    tmp.write_all(bytes).map_err(|e| fail("write failed", &e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| fail("flush failed", &e))?;
+    tmp.persist(path)
+        .map_err(|e| fail("rename failed", &e.error))?;
+    Ok(())
+}

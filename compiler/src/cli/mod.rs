@@ -1,0 +1,42 @@
+//! The command line: parses arguments, calls the library, prints, returns an exit code.
+//! One small module per subcommand; shared I/O lives in `io`.
+
+pub mod args;
+mod build;
+mod diff;
+mod init;
+pub mod io;
+mod plan;
+mod taints;
+mod validate;
+
+use args::{Cli, Command};
+
+/// Exit codes, fixed by the command contract (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Success; for `diff`, no differences; for `build --check`, up to date.
+    Success = 0,
+    /// `diff`: differences found; `build --check`: the output is stale.
+    Differs = 1,
+    /// Invalid input or usage.
+    Invalid = 2,
+    /// `diff --cluster`: the cluster could not be reached.
+    Unreachable = 3,
+}
+
+pub fn run(cli: Cli) -> ExitStatus {
+    match cli.command {
+        Command::Build(a) => build::run(&a),
+        Command::Validate(a) => validate::run(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Diff(a) => diff::run(&a),
+        Command::Schema => {
+            io::print_stdout(amlc::embedded::schema_text());
+            ExitStatus::Success
+        }
+        Command::Taints(a) => taints::run(&a),
+        Command::Init(a) => init::run(&a),
+        Command::Completions(a) => init::completions(&a),
+    }
+}

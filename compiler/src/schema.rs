@@ -1,0 +1,387 @@
+//! Checks a parsed config against `schemas/amlc.schema.json` and turns each JSON Schema
+//! error into a located diagnostic: an unknown field points at its key, anything else at
+//! its value; messages say what was found, what was expected, and suggest a fix.
+//!
+//! It does not know the semantic rules (see `rules`); it only knows the schema.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, suggest};
+use crate::source::{Document, escape_pointer, kind_name};
+
+/// The schema as JSON (parsed once).
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(crate::embedded::schema_text())
+            .expect("the embedded schema is valid JSON (a test proves it)")
+    })
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(schema())
+            .expect("the embedded schema compiles (a test proves it)")
+    })
+}
+
+/// Every schema violation of a document, located.
+pub fn check(doc: &Document) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for error in validator().iter_errors(&doc.value) {
+        let pointer = error.instance_path().as_str().to_owned();
+        describe(doc, &pointer, error.kind(), &mut out);
+    }
+    out
+}
+
+/// A readable name for a config path: `/taints/effect` -> `taints.effect`.
+pub fn display_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the config".into();
+    }
+    let mut s = String::new();
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        if seg.parse::<usize>().is_ok() {
+            s.push_str(&format!("[{seg}]"));
+        } else {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(&seg);
+        }
+    }
+    s
+}
+
+fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut Vec<Diagnostic>) {
+    let node = schema_at(pointer);
+    let here = display_path(pointer);
+    let value = doc.value.pointer(pointer).unwrap_or(&Value::Null);
+    let value_span = doc.value_span(pointer);
+    let src = &doc.source;
+    let d = match kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let known: Vec<&str> = node
+                .as_ref()
+                .and_then(|n| n.get("properties"))
+                .and_then(Value::as_object)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for field in unexpected {
+                let child = format!("{pointer}/{}", escape_pointer(field));
+                let mut d = Diagnostic::error(
+                    "amlc::schema::unknown-field",
+                    format!("unknown field `{field}` in {here}"),
+                )
+                .at(src, doc.key_span(&child), "not a field of this contract")
+                .with_path(child);
+                d = d.with_help(match suggest(field, known.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`? fields here: {}", known.join(", ")),
+                    None => format!("fields here: {}", known.join(", ")),
+                });
+                out.push(d);
+            }
+            return;
+        }
+        ValidationErrorKind::Enum { options } => {
+            let allowed: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(plain).collect())
+                .unwrap_or_default();
+            let found = plain(value);
+            let mut help = format!("allowed values: {}", allowed.join(", "));
+            if let Some(s) = suggest(&found, allowed.iter().map(String::as_str)) {
+                help = format!("did you mean `{s}`? {help}");
+            }
+            Diagnostic::error(
+                "amlc::schema::invalid-value",
+                format!("`{found}` is not a valid value for {here}"),
+            )
+            .at(
+                src,
+                value_span,
+                format!("expected one of: {}", allowed.join(", ")),
+            )
+            .with_help(help)
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            let expected = plain(expected_value);
+            Diagnostic::error(
+                "amlc::schema::invalid-value",
+                format!("{here} must be `{expected}`, found `{}`", plain(value)),
+            )
+            .at(src, value_span, format!("expected `{expected}`"))
+            .with_help(format!("write `{}: {expected}`", last_segment(pointer)))
+        }
+        ValidationErrorKind::Type { .. } => {
+            let expected = node
+                .as_ref()
+                .and_then(|n| n.get("type"))
+                .and_then(Value::as_str)
+                .map_or("another type", type_phrase);
+            let mut d = Diagnostic::error(
+                "amlc::schema::wrong-type",
+                format!("{here} must be {expected}, found {}", kind_name(value)),
+            )
+            .at(src, value_span, format!("expected {expected}"));
+            if let Value::String(s) = value {
+                if matches!(expected, "a boolean" | "an integer") {
+                    d = d.with_help(format!(
+                        "remove the quotes: `{}: {s}`",
+                        last_segment(pointer)
+                    ));
+                }
+            } else if expected == "a string" && !value.is_object() && !value.is_array() {
+                d = d.with_help(format!(
+                    "quote the value: `{}: \"{}\"`",
+                    last_segment(pointer),
+                    plain(value)
+                ));
+            }
+            d
+        }
+        ValidationErrorKind::Required { property } => {
+            let field = plain(property);
+            let child_desc = node
+                .as_ref()
+                .and_then(|n| {
+                    n.pointer(&format!(
+                        "/properties/{}/description",
+                        escape_pointer(&field)
+                    ))
+                })
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let span = if pointer.is_empty() {
+                doc.source.span(0, 0)
+            } else {
+                doc.key_span(pointer)
+            };
+            let mut d = Diagnostic::error(
+                "amlc::schema::missing-field",
+                format!("missing required field `{field}` in {here}"),
+            )
+            .at(src, span, format!("`{field}` is required here"));
+            if !child_desc.is_empty() {
+                d = d.with_help(format!("`{field}`: {child_desc}"));
+            }
+            d
+        }
+        ValidationErrorKind::Pattern { .. } => {
+            let what = node
+                .as_ref()
+                .and_then(|n| n.get("description"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Diagnostic::error(
+                "amlc::schema::invalid-format",
+                format!("`{}` is not a valid value for {here}", plain(value)),
+            )
+            .at(src, value_span, "does not match the expected format")
+            .with_help(what.to_owned())
+        }
+        ValidationErrorKind::PropertyNames { error } => {
+            // The bad key is the error's instance (a string); point at that key.
+            let key = plain(error.instance());
+            let child = format!("{pointer}/{}", escape_pointer(&key));
+            Diagnostic::error(
+                "amlc::schema::invalid-key",
+                format!("`{key}` is not a valid key in {here}"),
+            )
+            .at(src, doc.key_span(&child), "not a valid Kubernetes label key")
+            .with_help("label keys are an optional DNS-subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.'")
+            .with_path(child)
+        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
+            "amlc::schema::out-of-range",
+            format!("{here} must be at least {limit}, found {}", plain(value)),
+        )
+        .at(src, value_span, format!("at least {limit}")),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
+            "amlc::schema::out-of-range",
+            format!("{here} must be at most {limit}, found {}", plain(value)),
+        )
+        .at(src, value_span, format!("at most {limit}")),
+        ValidationErrorKind::MinLength { limit } => Diagnostic::error(
+            "amlc::schema::too-short",
+            format!("{here} must have at least {limit} character(s)"),
+        )
+        .at(src, value_span, "too short"),
+        ValidationErrorKind::MaxLength { limit } => Diagnostic::error(
+            "amlc::schema::too-long",
+            format!(
+                "{here} must have at most {limit} characters, found {}",
+                value.as_str().map_or(0, |s| s.chars().count())
+            ),
+        )
+        .at(src, value_span, "too long"),
+        ValidationErrorKind::MinItems { limit } => Diagnostic::error(
+            "amlc::schema::too-few-items",
+            format!("{here} needs at least {limit} item(s)"),
+        )
+        .at(src, value_span, "too few items"),
+        ValidationErrorKind::UniqueItems => Diagnostic::error(
+            "amlc::schema::duplicate-item",
+            format!("{here} lists the same item twice"),
+        )
+        .at(src, value_span, "items must be unique")
+        .with_help("remove the repeated item"),
+        other => Diagnostic::error(
+            "amlc::schema::invalid",
+            format!("{here} is invalid ({})", other.keyword()),
+        )
+        .at(src, value_span, "here"),
+    };
+    out.push(d.with_path(pointer));
+}
+
+/// A scalar as the user wrote it, without JSON quotes.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn last_segment(pointer: &str) -> String {
+    pointer
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .replace("~1", "/")
+        .replace("~0", "~")
+}
+
+fn type_phrase(t: &str) -> &'static str {
+    match t {
+        "boolean" => "a boolean",
+        "integer" => "an integer",
+        "number" => "a number",
+        "string" => "a string",
+        "array" => "a list",
+        "object" => "a mapping",
+        _ => "another type",
+    }
+}
+
+/// The schema node that describes the config node at a pointer, with local `$ref`s merged
+/// in (sibling keywords win, as in draft 2020-12).
+pub fn schema_at(pointer: &str) -> Option<Value> {
+    let root = schema();
+    let mut node = resolve(root, root);
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let next = if let Some(p) = node.get("properties").and_then(|p| p.get(&seg)) {
+            p.clone()
+        } else if let Some(items) = node.get("items") {
+            items.clone()
+        } else if let Some(ap) = node.get("additionalProperties").filter(|v| v.is_object()) {
+            ap.clone()
+        } else {
+            return None;
+        };
+        node = resolve(root, &next);
+    }
+    Some(node)
+}
+
+fn resolve(root: &Value, node: &Value) -> Value {
+    let Some(r) = node.get("$ref").and_then(Value::as_str) else {
+        return node.clone();
+    };
+    let target = r
+        .strip_prefix('#')
+        .and_then(|p| root.pointer(p))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut merged = resolve(root, &target);
+    if let (Some(m), Some(own)) = (merged.as_object_mut(), node.as_object()) {
+        for (k, v) in own {
+            if k != "$ref" {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Source;
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        let doc = crate::source::parse(&Source::new("t.yaml", text)).unwrap();
+        check(&doc)
+    }
+
+    const HEAD: &str = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n";
+
+    #[test]
+    fn schema_compiles_and_accepts_a_minimal_config() {
+        assert!(errors(HEAD).is_empty());
+    }
+
+    #[test]
+    fn enum_three_levels_deep_is_located_and_suggested() {
+        let d = &errors(&format!(
+            "{HEAD}inference:\n  ssl:\n    cname: X\ntaints:\n  keys: [overall]\n  effect: NoSchddule\n"
+        ))[..];
+        let effect = d
+            .iter()
+            .find(|d| d.path.as_deref() == Some("/taints/effect"))
+            .unwrap();
+        let span = effect.primary.as_ref().unwrap().span;
+        assert_eq!((span.line, span.column), (10, 11));
+        assert!(
+            effect
+                .help
+                .as_ref()
+                .unwrap()
+                .contains("did you mean `NoSchedule`?")
+        );
+    }
+
+    #[test]
+    fn unknown_field_points_at_its_key_with_a_suggestion() {
+        let d = errors(&format!("{HEAD}  nodeCout: 3\n"));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].code, "amlc::schema::unknown-field");
+        let span = d[0].primary.as_ref().unwrap().span;
+        assert_eq!((span.line, span.column), (5, 3));
+        assert!(
+            d[0].help
+                .as_ref()
+                .unwrap()
+                .starts_with("did you mean `nodeCount`?")
+        );
+    }
+
+    #[test]
+    fn schema_at_follows_refs_and_keeps_sibling_keywords() {
+        let n = schema_at("/metadata/name").unwrap();
+        assert_eq!(n["maxLength"], 40);
+        assert!(n["pattern"].is_string());
+        assert_eq!(
+            schema_at("/nodeSelector/agentpool").unwrap()["maxLength"],
+            63
+        );
+    }
+
+    #[test]
+    fn display_path_reads_like_the_config() {
+        assert_eq!(
+            display_path("/storage/0/nfs/server"),
+            "storage[0].nfs.server"
+        );
+        assert_eq!(display_path(""), "the config");
+    }
+}

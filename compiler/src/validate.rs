@@ -1,0 +1,127 @@
+//! The validation pipeline: text -> spanned tree -> JSON Schema -> typed config -> rules.
+//! Returns the typed config with its warnings, or every diagnostic at once in file order.
+//! It reads nothing itself: files a config refers to (certificate, key) and the clock come
+//! through [`Host`].
+
+use std::fmt;
+
+use crate::config::Config;
+use crate::diagnostic::{self, Diagnostic, Source};
+use crate::source::{self, Document};
+use crate::{rules, schema};
+
+/// What validation needs from the outside world.
+pub trait Host {
+    /// Reads a file named in the config, relative to the config's folder.
+    fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+    /// Seconds since the Unix epoch, for certificate expiry warnings.
+    fn now_unix(&self) -> i64;
+}
+
+/// A host with no files and a fixed clock: for configs that name no files, and for tests.
+pub struct NoFiles {
+    pub now_unix: i64,
+}
+
+impl Host for NoFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        Err(format!("cannot read {path}: no files are available here"))
+    }
+    fn now_unix(&self) -> i64 {
+        self.now_unix
+    }
+}
+
+/// Text that must never be printed: key material. `Debug` and `Display` redact it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Secret(s)
+    }
+    /// The secret text. Call only where it is handed to a protected output.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Certificate and key read from `inference.ssl.certFile` / `keyFile`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    /// The certificate PEM (public).
+    pub cert_pem: String,
+    /// The private key PEM.
+    pub key_pem: Secret,
+}
+
+/// A config that passed validation.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub config: Config,
+    pub document: Document,
+    /// Warnings, in file order.
+    pub warnings: Vec<Diagnostic>,
+    pub tls: Option<TlsFiles>,
+}
+
+/// Validates a config's text.
+pub fn validate(source: &Source, host: &dyn Host) -> Result<Validated, Vec<Diagnostic>> {
+    let document = source::parse(source)?;
+    let mut diagnostics = schema::check(&document);
+    if diagnostic::has_errors(&diagnostics) {
+        diagnostic::sort(&mut diagnostics);
+        return Err(diagnostics);
+    }
+    let config: Config = match serde_json::from_value(document.value.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            // The schema and the types agree (a test proves it), so this is amlc's bug.
+            return Err(vec![
+                Diagnostic::error(
+                    "amlc::bug::schema-types-disagree",
+                    format!("the schema accepted this config but amlc's config types did not: {e}"),
+                )
+                .in_source(source)
+                .with_help(
+                    "this is a bug in amlc, not in your config; please report it with the config",
+                ),
+            ]);
+        }
+    };
+    let outcome = rules::check(&config, &document, host);
+    diagnostics.extend(outcome.diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    if diagnostic::has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    Ok(Validated {
+        config,
+        document,
+        warnings: diagnostics,
+        tls: outcome.tls,
+    })
+}
+
+/// The embedded default config: what `amlc build` compiles in an empty folder.
+pub const DEFAULT_CONFIG_NAME: &str = "<embedded default config>";
+
+pub fn default_config_source() -> Source {
+    Source::new(
+        DEFAULT_CONFIG_NAME,
+        crate::embedded::file("targets/default-config.yaml")
+            .expect("targets/default-config.yaml is embedded at build time"),
+    )
+}
