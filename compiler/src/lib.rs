@@ -13,6 +13,7 @@ pub mod releases;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod taints;
 pub mod validate;
 
 /// `amlc --version`: the tool's version and the extension releases it knows.

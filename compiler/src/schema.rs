@@ -293,6 +293,11 @@ pub fn schema_at(pointer: &str) -> Option<Value> {
     Some(node)
 }
 
+/// A schema node with its local `$ref` merged in (for walking the schema from outside).
+pub fn schema_at_node(root: &Value, node: &Value) -> Value {
+    resolve(root, node)
+}
+
 fn resolve(root: &Value, node: &Value) -> Value {
     let Some(r) = node.get("$ref").and_then(Value::as_str) else {
         return node.clone();
