@@ -9,6 +9,7 @@
 pub mod config;
 pub mod diagnostic;
 pub mod embedded;
+pub mod init;
 pub mod releases;
 pub mod rules;
 pub mod schema;

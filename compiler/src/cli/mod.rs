@@ -38,5 +38,15 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Taints(a) => taints::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Completions(a) => init::completions(&a),
+        Command::Man => match init::man_page() {
+            Ok(page) => {
+                io::print_stdout(&page);
+                ExitStatus::Success
+            }
+            Err(e) => io::fail(amlc::diagnostic::Diagnostic::error(
+                "amlc::io::write",
+                format!("cannot render the man page: {e}"),
+            )),
+        },
     }
 }
