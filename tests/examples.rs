@@ -10,7 +10,9 @@ fn load(path: &str) -> Value {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("missing {pointer}"))
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("missing {pointer}"))
 }
 
 #[test]
@@ -47,10 +49,17 @@ fn argocd_plugin_discovers_amlc_yaml_and_generates_with_amlc_build() {
 fn argocd_sidecar_runs_the_cmp_server_with_the_plugin_config() {
     let d = load("argocd/repo-server-patch.yaml");
     assert_eq!(str_at(&d, "/metadata/name"), "argocd-repo-server");
-    let c = &d.pointer("/spec/template/spec/containers/0").expect("sidecar container").clone();
+    let c = &d
+        .pointer("/spec/template/spec/containers/0")
+        .expect("sidecar container")
+        .clone();
     assert_eq!(str_at(c, "/command/0"), "/var/run/argocd/argocd-cmp-server");
     // Argo CD runs plugins as user 999.
-    assert_eq!(c.pointer("/securityContext/runAsUser").and_then(Value::as_i64), Some(999));
+    assert_eq!(
+        c.pointer("/securityContext/runAsUser")
+            .and_then(Value::as_i64),
+        Some(999)
+    );
     let mounts: Vec<(&str, &str)> = c["volumeMounts"]
         .as_array()
         .unwrap()
@@ -62,7 +71,10 @@ fn argocd_sidecar_runs_the_cmp_server_with_the_plugin_config() {
         ("plugins", "/home/argocd/cmp-server/plugins"),
         ("amlc-plugin", "/home/argocd/cmp-server/config/plugin.yaml"),
     ] {
-        assert!(mounts.contains(&(name, path)), "missing mount {name} at {path}");
+        assert!(
+            mounts.contains(&(name, path)),
+            "missing mount {name} at {path}"
+        );
     }
 }
 
@@ -70,10 +82,25 @@ fn argocd_sidecar_runs_the_cmp_server_with_the_plugin_config() {
 fn github_workflow_validates_checks_and_posts_the_diff() {
     let w = load("github-actions/amlc.yaml");
     assert!(w.get("on").and_then(|o| o.get("pull_request")).is_some());
-    let steps = w.pointer("/jobs/check/steps").and_then(Value::as_array).expect("steps");
-    assert!(steps.iter().all(|s| s.get("run").is_some() || s.get("uses").is_some()));
-    let script: String = steps.iter().filter_map(|s| s.get("run").and_then(Value::as_str)).collect();
-    for needle in ["amlc validate", "amlc build --check", "amlc diff", "--output markdown"] {
+    let steps = w
+        .pointer("/jobs/check/steps")
+        .and_then(Value::as_array)
+        .expect("steps");
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.get("run").is_some() || s.get("uses").is_some())
+    );
+    let script: String = steps
+        .iter()
+        .filter_map(|s| s.get("run").and_then(Value::as_str))
+        .collect();
+    for needle in [
+        "amlc validate",
+        "amlc build --check",
+        "amlc diff",
+        "--output markdown",
+    ] {
         assert!(script.contains(needle), "workflow does not run `{needle}`");
     }
 }

@@ -557,7 +557,7 @@ impl Cx<'_> {
                         "inference over HTTPS (allowInsecureConnections false) needs inference.ssl",
                     )
                     .at(self.src(), span, "HTTPS required")
-                    .with_path("/inference")
+                    .with_path("/inference/allowInsecureConnections")
                     .with_help("add `inference.ssl` with `cname` and `secretName` (or `certFile` + `keyFile`), or set `allowInsecureConnections: true` for HTTP"),
                 );
                 return None;

@@ -120,18 +120,17 @@ pub fn check_pair(cert_pem: &[u8], key_pem: &[u8], cname: Option<&str>, now: i64
             return out;
         }
     };
-    if let Some(key_der) = key_der {
-        if let Some(public) = public_bytes(&cert) {
-            if !contains(&key_der, &public) {
-                out.push(error(
-                    "amlc::rule::key-mismatch",
-                    true,
-                    "keyFile is not the private key of certFile's certificate".into(),
-                    "key does not match the certificate",
-                    "pair the certificate with the key it was issued for (compare `openssl x509 -noout -pubkey -in cert.pem` and `openssl pkey -pubout -in key.pem`)",
-                ));
-            }
-        }
+    if let Some(key_der) = key_der
+        && let Some(public) = public_bytes(&cert)
+        && !contains(&key_der, &public)
+    {
+        out.push(error(
+            "amlc::rule::key-mismatch",
+            true,
+            "keyFile is not the private key of certFile's certificate".into(),
+            "key does not match the certificate",
+            "pair the certificate with the key it was issued for (compare `openssl x509 -noout -pubkey -in cert.pem` and `openssl pkey -pubout -in key.pem`)",
+        ));
     }
     let not_after = cert.validity().not_after.timestamp();
     if not_after < now {
