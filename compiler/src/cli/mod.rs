@@ -13,7 +13,10 @@ mod validate;
 use args::{Cli, Command};
 
 /// Exit codes, fixed by the command contract (DESIGN.md).
-#[allow(dead_code, reason = "Differs and Unreachable arrive with build --check and diff")]
+#[allow(
+    dead_code,
+    reason = "Differs and Unreachable arrive with build --check and diff"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Success; for `diff`, no differences; for `build --check`, up to date.
