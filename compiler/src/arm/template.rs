@@ -59,7 +59,7 @@ pub fn template(validated: &Validated) -> Result<ArmOutput, Vec<Diagnostic>> {
         "contentVersion": "1.0.0.0",
         "metadata": {
             "description": format!(
-                "Azure Machine Learning extension ({EXTENSION_TYPE}) on a {} cluster, compiled by amlc. Rebuild with `amlc build --target arm` rather than editing.",
+                "Azure Machine Learning extension ({EXTENSION_TYPE}) for cluster type {}, compiled by amlc. Rebuild with `amlc build --target arm` rather than editing.",
                 config.cluster.cluster_type.as_str()
             ),
         },
