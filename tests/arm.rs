@@ -610,3 +610,22 @@ fn pass_through_settings_are_kept() {
     let out = arm::template(&v).unwrap();
     assert!(out.template.contains("\"isAKSMigration\": \"true\""));
 }
+
+#[test]
+fn docs_list_every_setting_amlc_emits() {
+    let doc = std::fs::read_to_string(root().join("docs/arm.md")).unwrap();
+    for row in arm::settings::ROWS
+        .iter()
+        .chain(arm::settings::PROTECTED_ROWS)
+    {
+        if matches!(row.emit, arm::settings::Emit::Never) {
+            continue;
+        }
+        let key = if row.key.ends_with('.') {
+            format!("`{}KEY`", row.key)
+        } else {
+            format!("`{}`", row.key)
+        };
+        assert!(doc.contains(&key), "docs/arm.md does not mention {key}");
+    }
+}

@@ -99,3 +99,56 @@ fn check_files(dir: &Path, files: &[(&str, &str)]) -> ExitStatus {
     io::print_diagnostics(&diagnostics);
     ExitStatus::Differs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use amlc::diagnostic::Source;
+    use amlc::validate::{NoFiles, validate};
+
+    fn validated() -> Validated {
+        let text = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n  name: c\n  resourceGroup: rg\n";
+        validate(&Source::new("amlc.yaml", text), &NoFiles { now_unix: 0 }).expect("valid")
+    }
+
+    #[test]
+    fn writes_both_files_then_check_passes_and_catches_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deploy");
+        let v = validated();
+        assert_eq!(
+            run(&v, Some(&out), true),
+            ExitStatus::Differs,
+            "missing files are stale"
+        );
+        assert!(!out.exists(), "--check writes nothing");
+        assert_eq!(run(&v, Some(&out), false), ExitStatus::Success);
+        assert!(out.join(TEMPLATE_FILE).is_file() && out.join(PARAMETERS_FILE).is_file());
+        assert_eq!(run(&v, Some(&out), true), ExitStatus::Success);
+        std::fs::write(out.join(PARAMETERS_FILE), "{}\n").unwrap();
+        assert_eq!(run(&v, Some(&out), true), ExitStatus::Differs);
+        assert_eq!(
+            std::fs::read_to_string(out.join(PARAMETERS_FILE)).unwrap(),
+            "{}\n"
+        );
+    }
+
+    #[test]
+    fn a_file_as_output_is_invalid_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.json");
+        std::fs::write(&file, "x").unwrap();
+        assert_eq!(run(&validated(), Some(&file), false), ExitStatus::Invalid);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    }
+
+    #[test]
+    fn missing_cluster_fields_are_invalid_input_and_write_nothing() {
+        let text = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: arc\n";
+        let v = validate(&Source::new("amlc.yaml", text), &NoFiles { now_unix: 0 }).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("deploy");
+        assert_eq!(run(&v, Some(&out), false), ExitStatus::Invalid);
+        assert!(!out.exists());
+    }
+}
