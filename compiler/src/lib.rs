@@ -4,8 +4,9 @@
 //! `source` (YAML text -> spanned tree) · `schema` (JSON Schema, located errors) ·
 //! `config` (typed config) · `rules` (semantic rules from the seeds) · `validate` (the three
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
-//! folders compiled in).
+//! folders compiled in) · `arm` (the ARM deployment-template target).
 
+pub mod arm;
 pub mod config;
 pub mod diagnostic;
 pub mod embedded;

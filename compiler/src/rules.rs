@@ -39,6 +39,9 @@ pub fn check(config: &Config, doc: &Document, host: &dyn Host) -> Outcome {
     cx.storage();
     cx.profile_fits_nodes();
     cx.openshift_selinux();
+    // `arm.extraSettings` is part of every config, so mis-cased keys are caught by
+    // `amlc validate`, not only by `amlc build --target arm`.
+    cx.out.extend(crate::arm::check_extra_settings(config, doc));
     let tls = cx.https(host);
     Outcome {
         diagnostics: cx.out,

@@ -59,12 +59,22 @@ impl fmt::Display for Secret {
 }
 
 /// Certificate and key read from `inference.ssl.certFile` / `keyFile`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TlsFiles {
     /// The certificate PEM (public).
     pub cert_pem: String,
     /// The private key PEM.
     pub key_pem: Secret,
+}
+
+impl fmt::Debug for TlsFiles {
+    // Neither PEM belongs in logs: the key is secret and the certificate is noise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsFiles")
+            .field("cert_pem", &format_args!("<{} bytes>", self.cert_pem.len()))
+            .field("key_pem", &self.key_pem)
+            .finish()
+    }
 }
 
 /// A config that passed validation.

@@ -1,0 +1,809 @@
+//! THE mapping from config to the extension's `configurationSettings` and
+//! `configurationProtectedSettings`: one table ([`ROWS`], [`PROTECTED_ROWS`]) saying, per
+//! key, which config field (or deployment fact) sets it and why. [`settings`] walks the
+//! table; [`read_back`] inverts it, so tests prove the mapping both ways; and
+//! [`check_extra_settings`] uses the same table to accept or reject `arm.extraSettings`.
+//!
+//! Values are strings, spelled as the CLI sends them (facts sheet, "Settings that
+//! `az k8s-extension create --config` takes"): user-level booleans `True`/`False` as the docs
+//! write them (and as the CLI's Python booleans serialise), the three cluster-type switches
+//! `true`/`false` as the CLI's own literals (azure-cli-extensions,
+//! partner_extensions/AzureMLKubernetes.py, `Create`). Values that depend on the deployment
+//! (resource id, region) are ARM expressions over parameters.
+//!
+//! It reads no files and holds no key material: protected values are parameter expressions.
+
+use std::collections::BTreeMap;
+
+use crate::config::{Config, Profile, ServiceType};
+use crate::diagnostic::{Diagnostic, suggest};
+use crate::source::{Document, escape_pointer};
+
+use super::{creates_relay, p, param, uses_relay};
+
+/// One setting value: a literal string, or an ARM expression evaluated at deploy time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SettingValue {
+    Literal(String),
+    /// The expression body without brackets, e.g. `parameters('clusterName')`.
+    Expression(String),
+}
+
+impl SettingValue {
+    fn lit(s: impl Into<String>) -> Self {
+        SettingValue::Literal(s.into())
+    }
+
+    /// The JSON string ARM reads: `[expr]` for an expression; a literal that starts with `[`
+    /// is escaped as `[[` so ARM does not evaluate it (ARM template syntax, "Escape characters").
+    pub fn to_arm_string(&self) -> String {
+        match self {
+            SettingValue::Expression(e) => format!("[{e}]"),
+            SettingValue::Literal(s) if s.starts_with('[') => format!("[{s}"),
+            SettingValue::Literal(s) => s.clone(),
+        }
+    }
+
+    pub fn as_literal(&self) -> Option<&str> {
+        match self {
+            SettingValue::Literal(s) => Some(s),
+            SettingValue::Expression(_) => None,
+        }
+    }
+}
+
+/// `True`/`False`: user-level booleans, as the docs write them and as the CLI's Python
+/// booleans serialise (`str(True)`).
+fn title(b: bool) -> SettingValue {
+    SettingValue::lit(if b { "True" } else { "False" })
+}
+
+/// `true`/`false`: the CLI's own string literals for `relayserver.enabled`,
+/// `nginxIngress.enabled` and `servicebus.enabled`.
+fn lower(b: bool) -> SettingValue {
+    SettingValue::lit(if b { "true" } else { "false" })
+}
+
+fn expr(s: impl Into<String>) -> SettingValue {
+    SettingValue::Expression(s.into())
+}
+
+/// What sets a key. Decides what `arm.extraSettings` may say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A config field (its dotted path); extraSettings may not set it.
+    Field(&'static str),
+    /// The deployment or the cluster type (what determines it); extraSettings may not set it.
+    Derived(&'static str),
+    /// A protected setting: never a plain setting.
+    Protected(&'static str),
+    /// Known to the extension, no amlc field: extraSettings may set it.
+    PassThrough,
+}
+
+/// How a row produces its key(s).
+#[derive(Clone, Copy)]
+pub enum Emit {
+    /// One key, when the function says so.
+    One(fn(&Config) -> Option<SettingValue>),
+    /// `PREFIX.KEY` for each pair (the key column holds the prefix with a trailing `.`).
+    Prefixed(fn(&Config) -> Vec<(String, SettingValue)>),
+    /// Never emitted by amlc (pass-through keys, for extraSettings).
+    Never,
+}
+
+/// One row of the mapping table.
+#[derive(Clone, Copy)]
+pub struct Row {
+    pub key: &'static str,
+    pub origin: Origin,
+    pub emit: Emit,
+    /// Where the rule comes from.
+    pub source: &'static str,
+}
+
+fn https(c: &Config) -> bool {
+    c.inference.enabled && !c.inference.allow_insecure_connections && c.inference.ssl.is_some()
+}
+
+fn tls_files(c: &Config) -> bool {
+    https(c)
+        && c.inference
+            .ssl
+            .as_ref()
+            .is_some_and(|s| s.cert_file.is_some() && s.key_file.is_some())
+}
+
+/// The TLS secret, when it is what HTTPS uses: "the files win over sslSecret" (facts sheet).
+fn tls_secret(c: &Config) -> Option<&str> {
+    if !https(c) || tls_files(c) {
+        return None;
+    }
+    c.inference.ssl.as_ref()?.secret_name.as_deref()
+}
+
+fn is_production(c: &Config) -> bool {
+    c.profile() == Profile::Production
+}
+
+fn internal_lb(c: &Config) -> bool {
+    // The CLI checks nodePort first, then internalLoadBalancerProvider (`elif`).
+    c.inference.enabled
+        && c.inference.internal_load_balancer
+        && c.inference.router_service_type != ServiceType::NodePort
+}
+
+/// The cluster's resource id: `Microsoft.ContainerService/managedClusters` for AKS,
+/// `Microsoft.Kubernetes/connectedClusters` for Arc-connected types (facts sheet).
+pub fn cluster_id_expr(c: &Config) -> String {
+    let rtype = if c.cluster.cluster_type.is_arc_connected() {
+        "Microsoft.Kubernetes/connectedClusters"
+    } else {
+        "Microsoft.ContainerService/managedClusters"
+    };
+    format!(
+        "resourceId({}, '{rtype}', {})",
+        p(param::CLUSTER_RESOURCE_GROUP),
+        p(param::CLUSTER_NAME)
+    )
+}
+
+/// The CLI lower-cases the cluster's region (`resource.location.lower()`).
+fn region_expr() -> String {
+    format!("toLower({})", p(param::LOCATION))
+}
+
+/// The hybrid connection's resource id (named after the cluster, as the CLI names it).
+pub fn hybrid_connection_id_expr() -> String {
+    format!(
+        "resourceId('Microsoft.Relay/namespaces/hybridConnections', {}, {})",
+        p(param::RELAY_NAMESPACE_NAME),
+        p(param::CLUSTER_NAME)
+    )
+}
+
+/// The `azureml_rw` rule's resource id.
+pub fn relay_rule_id_expr() -> String {
+    format!(
+        "resourceId('Microsoft.Relay/namespaces/hybridConnections/authorizationRules', {}, {}, '{}')",
+        p(param::RELAY_NAMESPACE_NAME),
+        p(param::CLUSTER_NAME),
+        RELAY_RULE
+    )
+}
+
+/// The authorization rule the CLI creates on the hybrid connection (`RELAY_HC_AUTH_NAME`).
+pub const RELAY_RULE: &str = "azureml_rw";
+
+/// configurationSettings, in the order of the facts sheet: user-level settings first, then
+/// what the CLI derives. Keys not listed here are unknown to amlc.
+pub const ROWS: &[Row] = &[
+    // --- user-level settings (facts sheet, "Settings that az k8s-extension create takes")
+    Row {
+        key: "enableTraining",
+        origin: Origin::Field("training.enabled"),
+        // The CLI always writes both flags (`__validate_config`).
+        emit: Emit::One(|c| Some(title(c.training.enabled))),
+        source: "settings table; CLI __validate_config always sets it",
+    },
+    Row {
+        key: "enableInference",
+        origin: Origin::Field("inference.enabled"),
+        emit: Emit::One(|c| Some(title(c.inference.enabled))),
+        source: "settings table; CLI __validate_config always sets it",
+    },
+    Row {
+        key: "allowInsecureConnections",
+        origin: Origin::Field("inference.allowInsecureConnections"),
+        emit: Emit::One(|c| {
+            c.inference
+                .enabled
+                .then(|| title(c.inference.allow_insecure_connections))
+        }),
+        source: "settings table (inference only)",
+    },
+    Row {
+        key: "inferenceRouterServiceType",
+        origin: Origin::Field("inference.routerServiceType"),
+        emit: Emit::One(|c| {
+            c.inference
+                .enabled
+                .then(|| SettingValue::lit(c.inference.router_service_type.as_str()))
+        }),
+        source: "settings table: required with inference",
+    },
+    Row {
+        key: "internalLoadBalancerProvider",
+        origin: Origin::Field("inference.internalLoadBalancer"),
+        emit: Emit::One(|c| internal_lb(c).then(|| SettingValue::lit("azure"))),
+        source: "settings table: azure, AKS only, not with nodePort",
+    },
+    Row {
+        key: "inferenceRouterHA",
+        origin: Origin::Field("profile"),
+        emit: Emit::One(|c| Some(title(is_production(c)))),
+        source: "settings table; small-clusters rule (False below 3 nodes)",
+    },
+    Row {
+        key: "sslCname",
+        origin: Origin::Field("inference.ssl.cname"),
+        emit: Emit::One(|c| {
+            if !https(c) {
+                return None;
+            }
+            let cname = c.inference.ssl.as_ref()?.cname.as_deref()?;
+            Some(SettingValue::lit(cname))
+        }),
+        source: "settings table: required for HTTPS",
+    },
+    Row {
+        key: "sslSecret",
+        origin: Origin::Field("inference.ssl.secretName"),
+        emit: Emit::One(|c| tls_secret(c).map(SettingValue::lit)),
+        source: "settings table: alternative to the PEM files",
+    },
+    Row {
+        key: "nodeSelector.",
+        origin: Origin::Field("nodeSelector"),
+        emit: Emit::Prefixed(|c| {
+            c.node_selector
+                .iter()
+                .map(|(k, v)| (k.clone(), SettingValue::lit(v.as_str())))
+                .collect()
+        }),
+        source: "settings table: one key per label",
+    },
+    // The four install switches are written only when they differ from the extension's
+    // default, so a default config yields exactly the CLI's observed key list.
+    Row {
+        key: "installNvidiaDevicePlugin",
+        origin: Origin::Field("monitoring.nvidiaDevicePlugin"),
+        emit: Emit::One(|c| c.monitoring.nvidia_device_plugin.then(|| title(true))),
+        source: "settings table: default False",
+    },
+    Row {
+        key: "installPromOp",
+        origin: Origin::Field("monitoring.prometheusOperator"),
+        emit: Emit::One(|c| (!c.monitoring.prometheus_operator).then(|| title(false))),
+        source: "settings table: default True",
+    },
+    Row {
+        key: "installVolcano",
+        origin: Origin::Field("training.volcano"),
+        emit: Emit::One(|c| (!c.training.volcano).then(|| title(false))),
+        source: "settings table: default True",
+    },
+    Row {
+        key: "installDcgmExporter",
+        origin: Origin::Field("monitoring.dcgmExporter"),
+        emit: Emit::One(|c| c.monitoring.dcgm_exporter.then(|| title(true))),
+        source: "settings table: default False",
+    },
+    // --- what the CLI adds (facts sheet, "What the CLI adds before it calls ARM")
+    Row {
+        key: "cluster_name",
+        origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
+        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        source: "rules table, cluster identity",
+    },
+    Row {
+        key: "clusterId",
+        origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
+        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        source: "rules table, cluster identity (CLI reference_mapping of cluster_name)",
+    },
+    Row {
+        key: "prometheus.prometheusSpec.externalLabels.cluster_name",
+        origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
+        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        source: "rules table, cluster identity (CLI reference_mapping of cluster_name)",
+    },
+    Row {
+        key: "cluster_name_friendly",
+        origin: Origin::Derived("cluster.name"),
+        emit: Emit::One(|_| Some(expr(p(param::CLUSTER_NAME)))),
+        source: "rules table, cluster identity",
+    },
+    Row {
+        key: "location",
+        origin: Origin::Derived("cluster.location"),
+        emit: Emit::One(|_| Some(expr(region_expr()))),
+        source: "rules table, location",
+    },
+    Row {
+        key: "jobSchedulerLocation",
+        origin: Origin::Derived("cluster.location"),
+        emit: Emit::One(|_| Some(expr(region_expr()))),
+        source: "rules table, location",
+    },
+    Row {
+        key: "domain",
+        origin: Origin::Derived("cluster.location"),
+        // `<region>.cloudapp.azure.com`, not the bare region of the official sample (a known
+        // defect, facts sheet).
+        emit: Emit::One(|_| {
+            Some(expr(format!(
+                "concat({}, '.cloudapp.azure.com')",
+                region_expr()
+            )))
+        }),
+        source: "rules table, location",
+    },
+    Row {
+        key: "clusterPurpose",
+        origin: Origin::Field("profile"),
+        emit: Emit::One(|c| {
+            Some(SettingValue::lit(if is_production(c) {
+                "FastProd"
+            } else {
+                "DevTest"
+            }))
+        }),
+        source: "rules table, small clusters (FastProd as in the official sample)",
+    },
+    Row {
+        key: "relayserver.enabled",
+        origin: Origin::Derived("cluster.type (and extension.version before 1.1.5)"),
+        emit: Emit::One(|c| Some(lower(uses_relay(c)))),
+        source: "rules table, cluster type; release note 1.1.5",
+    },
+    Row {
+        key: "nginxIngress.enabled",
+        origin: Origin::Field("inference.nginxIngress"),
+        // Config::nginx_ingress() holds the CLI's default, so YAML and ARM agree (DESIGN.md).
+        emit: Emit::One(|c| Some(lower(c.nginx_ingress()))),
+        source: "rules table, cluster type",
+    },
+    Row {
+        key: "servicebus.enabled",
+        origin: Origin::Derived("amlc (always false: release note 1.1.5 removed service bus)"),
+        emit: Emit::One(|_| Some(lower(false))),
+        source: "rules table, cluster type: always false",
+    },
+    Row {
+        key: "openshift",
+        origin: Origin::Derived("cluster.type (aro, ocp)"),
+        // The CLI sets it when the connected cluster's distribution is openshift.
+        emit: Emit::One(|c| {
+            c.cluster
+                .cluster_type
+                .is_openshift()
+                .then(|| SettingValue::lit("true"))
+        }),
+        source: "CLI Create: distribution == openshift",
+    },
+    Row {
+        key: "scoringFe.sslSecret",
+        origin: Origin::Field("inference.ssl.secretName"),
+        emit: Emit::One(|c| tls_secret(c).map(SettingValue::lit)),
+        source: "rules table, TLS secret",
+    },
+    Row {
+        key: "scoringFe.serviceType.nodePort",
+        origin: Origin::Field("inference.routerServiceType"),
+        emit: Emit::One(|c| {
+            (c.inference.enabled && c.inference.router_service_type == ServiceType::NodePort)
+                .then(|| title(true))
+        }),
+        source: "rules table, service type",
+    },
+    Row {
+        key: "scoringFe.serviceType.internalLoadBalancer",
+        origin: Origin::Field("inference.internalLoadBalancer"),
+        emit: Emit::One(|c| internal_lb(c).then(|| title(true))),
+        source: "rules table, service type",
+    },
+    Row {
+        key: "relayserver.hybridConnectionResourceID",
+        origin: Origin::Derived("the relay resources of this template (arm.relayConnectionSecret)"),
+        emit: Emit::One(|c| creates_relay(c).then(|| expr(hybrid_connection_id_expr()))),
+        source: "rules table, Arc relay",
+    },
+    Row {
+        key: "relayserver.hybridConnectionName",
+        origin: Origin::Derived("the relay resources of this template (arm.relayConnectionSecret)"),
+        emit: Emit::One(|c| creates_relay(c).then(|| expr(p(param::CLUSTER_NAME)))),
+        source: "rules table, Arc relay: named after the cluster",
+    },
+    // --- known to the extension and the CLI, no amlc field: extraSettings may set them
+    Row {
+        key: "isAKSMigration",
+        origin: Origin::PassThrough,
+        emit: Emit::Never,
+        source: "CLI __validate_scoring_fe_settings (AKS-v1 migration)",
+    },
+    Row {
+        key: "scoringFe.namespace",
+        origin: Origin::PassThrough,
+        emit: Emit::Never,
+        source: "CLI __validate_scoring_fe_settings (set with isAKSMigration)",
+    },
+    Row {
+        key: "azure_log_analytics.enabled",
+        origin: Origin::PassThrough,
+        emit: Emit::Never,
+        source: "CLI __create_required_resource (existing Log Analytics workspace)",
+    },
+    Row {
+        key: "azure_log_analytics.customer_id",
+        origin: Origin::PassThrough,
+        emit: Emit::Never,
+        source: "CLI __create_required_resource (existing Log Analytics workspace)",
+    },
+];
+
+/// configurationProtectedSettings. Every value is a parameter or a `listKeys` expression:
+/// key material never enters an amlc output.
+pub const PROTECTED_ROWS: &[Row] = &[
+    Row {
+        key: "scoringFe.sslCert",
+        origin: Origin::Protected("inference.ssl.certFile"),
+        emit: Emit::One(|c| tls_files(c).then(|| expr(p(param::SSL_CERT)))),
+        source: "rules table, TLS files: base64 of the certificate PEM",
+    },
+    Row {
+        key: "scoringFe.sslKey",
+        origin: Origin::Protected("inference.ssl.keyFile"),
+        emit: Emit::One(|c| tls_files(c).then(|| expr(p(param::SSL_KEY)))),
+        source: "rules table, TLS files: base64 of the key PEM",
+    },
+    Row {
+        key: "relayServerConnectionString",
+        origin: Origin::Protected(
+            "the relay resources of this template (arm.relayConnectionSecret)",
+        ),
+        emit: Emit::One(relay_connection_string),
+        source: "rules table, Arc relay",
+    },
+    Row {
+        key: "relayserver.relayConnectionString",
+        origin: Origin::Protected(
+            "the relay resources of this template (arm.relayConnectionSecret)",
+        ),
+        // The CLI's reference_mapping copies relayServerConnectionString here.
+        emit: Emit::One(relay_connection_string),
+        source: "rules table, Arc relay (copied by the CLI)",
+    },
+    Row {
+        key: "sslCertPemFile",
+        origin: Origin::Protected("inference.ssl.certFile"),
+        emit: Emit::Never,
+        source: "settings table: a CLI-side file path, never sent by amlc",
+    },
+    Row {
+        key: "sslKeyPemFile",
+        origin: Origin::Protected("inference.ssl.keyFile"),
+        emit: Emit::Never,
+        source: "settings table: a CLI-side file path, never sent by amlc",
+    },
+];
+
+fn relay_connection_string(c: &Config) -> Option<SettingValue> {
+    if !uses_relay(c) {
+        return None;
+    }
+    Some(if c.arm.relay_connection_secret {
+        expr(p(param::RELAY_CONNECTION_STRING))
+    } else {
+        expr(format!(
+            "listKeys({}, '{}').primaryConnectionString",
+            relay_rule_id_expr(),
+            super::RELAY_API_VERSION
+        ))
+    })
+}
+
+fn walk(rows: &[Row], config: &Config) -> BTreeMap<String, SettingValue> {
+    let mut out = BTreeMap::new();
+    for row in rows {
+        match row.emit {
+            Emit::One(f) => {
+                if let Some(v) = f(config) {
+                    out.insert(row.key.to_owned(), v);
+                }
+            }
+            Emit::Prefixed(f) => {
+                for (k, v) in f(config) {
+                    out.insert(format!("{}{k}", row.key), v);
+                }
+            }
+            Emit::Never => {}
+        }
+    }
+    out
+}
+
+/// `configurationSettings` for a config: every row that applies, plus `arm.extraSettings`
+/// (validated by [`check_extra_settings`] before a template is made).
+pub fn settings(config: &Config) -> BTreeMap<String, SettingValue> {
+    let mut out = walk(ROWS, config);
+    for (k, v) in &config.arm.extra_settings {
+        out.entry(k.clone())
+            .or_insert_with(|| SettingValue::lit(v.as_str()));
+    }
+    out
+}
+
+/// `configurationProtectedSettings` for a config (expressions only; never key material).
+pub fn protected_settings(config: &Config) -> BTreeMap<String, SettingValue> {
+    walk(PROTECTED_ROWS, config)
+}
+
+/// What a settings map says about the extension, read back with the extension's defaults
+/// for absent keys (facts sheet, settings table "default" column). The inverse of
+/// [`settings`], used to prove both targets describe the same extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readback {
+    pub training: bool,
+    pub inference: bool,
+    pub volcano: bool,
+    pub prometheus_operator: bool,
+    pub dcgm_exporter: bool,
+    pub nvidia_device_plugin: bool,
+    pub nginx_ingress: bool,
+    pub relay: bool,
+    /// `inferenceRouterServiceType`, when inference is on.
+    pub service_type: Option<String>,
+    pub internal_load_balancer: bool,
+    /// azureml-fe replicas: 3 with inferenceRouterHA True, else 1.
+    pub router_replicas: u32,
+    pub node_selector: BTreeMap<String, String>,
+}
+
+fn flag(map: &BTreeMap<String, SettingValue>, key: &str, default: bool) -> bool {
+    map.get(key)
+        .and_then(SettingValue::as_literal)
+        .map_or(default, |v| v.eq_ignore_ascii_case("true"))
+}
+
+/// Reads a settings map back (see [`Readback`]).
+pub fn read_back(map: &BTreeMap<String, SettingValue>) -> Readback {
+    let inference = flag(map, "enableInference", false);
+    Readback {
+        training: flag(map, "enableTraining", false),
+        inference,
+        volcano: flag(map, "installVolcano", true),
+        prometheus_operator: flag(map, "installPromOp", true),
+        dcgm_exporter: flag(map, "installDcgmExporter", false),
+        nvidia_device_plugin: flag(map, "installNvidiaDevicePlugin", false),
+        nginx_ingress: flag(map, "nginxIngress.enabled", false),
+        relay: flag(map, "relayserver.enabled", false),
+        service_type: map
+            .get("inferenceRouterServiceType")
+            .and_then(SettingValue::as_literal)
+            .map(str::to_owned),
+        internal_load_balancer: map
+            .get("internalLoadBalancerProvider")
+            .and_then(SettingValue::as_literal)
+            == Some("azure"),
+        router_replicas: if flag(map, "inferenceRouterHA", true) {
+            3
+        } else {
+            1
+        },
+        node_selector: map
+            .iter()
+            .filter_map(|(k, v)| {
+                let label = k.strip_prefix("nodeSelector.")?;
+                Some((label.to_owned(), v.as_literal()?.to_owned()))
+            })
+            .collect(),
+    }
+}
+
+/// Every key amlc knows, exact case (nodeSelector as its prefix), for suggestions.
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    ROWS.iter().chain(PROTECTED_ROWS).map(|r| r.key)
+}
+
+fn find_row(key: &str) -> Option<&'static Row> {
+    ROWS.iter().chain(PROTECTED_ROWS).find(|r| {
+        if r.key.ends_with('.') && matches!(r.emit, Emit::Prefixed(_)) {
+            key.starts_with(r.key) && key.len() > r.key.len()
+        } else {
+            r.key == key
+        }
+    })
+}
+
+/// Checks `arm.extraSettings`: each key must be a setting the extension knows, in exact case
+/// (the extension silently ignores a mis-cased key such as `InferenceRouterHA`: facts sheet,
+/// pain point 5), and one amlc does not already set from the config or the deployment. Each
+/// diagnostic points at the key.
+pub fn check_extra_settings(config: &Config, doc: &Document) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for key in config.arm.extra_settings.keys() {
+        let pointer = format!("/arm/extraSettings/{}", escape_pointer(key));
+        let span = doc.key_span(&pointer);
+        let d = match find_row(key).map(|r| r.origin) {
+            Some(Origin::PassThrough) => continue,
+            Some(Origin::Field(field)) => Diagnostic::error(
+                "amlc::arm::derived-setting",
+                format!("`{key}` is set from the config field {field}"),
+            )
+            .at(&doc.source, span, "amlc already sets this key")
+            .with_help(format!(
+                "set {field} in the config instead, so the YAML and ARM targets agree"
+            )),
+            Some(Origin::Derived(what)) => Diagnostic::error(
+                "amlc::arm::derived-setting",
+                format!("`{key}` is derived by amlc from {what}, as `az k8s-extension create` derives it"),
+            )
+            .at(&doc.source, span, "amlc already sets this key")
+            .with_help(format!(
+                "remove it; set {what} in the config instead, or override the template parameter at deploy time"
+            )),
+            Some(Origin::Protected(what)) => Diagnostic::error(
+                "amlc::arm::protected-setting",
+                format!("`{key}` is a protected setting and cannot be a plain configuration setting"),
+            )
+            .at(&doc.source, span, "protected setting")
+            .with_help(format!(
+                "remove it; amlc fills it from {what} as a secureString parameter, so it never appears in any output"
+            )),
+            None => {
+                let mut d = Diagnostic::error(
+                    "amlc::arm::unknown-setting",
+                    format!("`{key}` is not a setting of the Azure ML extension"),
+                )
+                .at(&doc.source, span, "unknown setting");
+                d = match suggestion(key) {
+                    Some(s) if s.eq_ignore_ascii_case(key) => d.with_help(format!(
+                        "setting keys are case-sensitive and the extension ignores `{key}`: did you mean `{s}`?"
+                    )),
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(
+                        "extraSettings takes only settings the extension knows and amlc has no field for: isAKSMigration, scoringFe.namespace, azure_log_analytics.enabled, azure_log_analytics.customer_id",
+                    ),
+                };
+                d
+            }
+        };
+        out.push(d.with_path(pointer));
+    }
+    out
+}
+
+/// The closest known key; `nodeSelector.x` keeps its label part (`nodeselector.pool` ->
+/// `nodeSelector.pool`).
+fn suggestion(key: &str) -> Option<String> {
+    if let Some((prefix, rest)) = key.split_once('.')
+        && prefix.eq_ignore_ascii_case("nodeSelector")
+        && !rest.is_empty()
+    {
+        return Some(format!("nodeSelector.{rest}"));
+    }
+    suggest(key, known_keys().filter(|k| !k.ends_with('.'))).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> Config {
+        let v: serde_json::Value = serde_yaml_ng::from_str(yaml).expect("test yaml");
+        serde_json::from_value(v).expect("test config")
+    }
+
+    const OBSERVED_AKS_KEYS: [&str; 16] = [
+        "allowInsecureConnections",
+        "clusterId",
+        "clusterPurpose",
+        "cluster_name",
+        "cluster_name_friendly",
+        "domain",
+        "enableInference",
+        "enableTraining",
+        "inferenceRouterHA",
+        "inferenceRouterServiceType",
+        "jobSchedulerLocation",
+        "location",
+        "nginxIngress.enabled",
+        "prometheus.prometheusSpec.externalLabels.cluster_name",
+        "relayserver.enabled",
+        "servicebus.enabled",
+    ];
+
+    /// Facts sheet, "What the CLI adds": the observed `az k8s-extension show` of a CLI install
+    /// on AKS (test profile, training + inference, LoadBalancer, insecure, one node).
+    #[test]
+    fn reproduces_the_observed_cli_result_on_aks() {
+        let c = config(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, name: c, resourceGroup: rg, nodeCount: 1}\nprofile: test\ntraining: {enabled: true}\ninference: {enabled: true, routerServiceType: LoadBalancer, allowInsecureConnections: true}\n",
+        );
+        let s = settings(&c);
+        let keys: Vec<&str> = s.keys().map(String::as_str).collect();
+        assert_eq!(keys, OBSERVED_AKS_KEYS);
+        assert_eq!(s["clusterPurpose"], SettingValue::lit("DevTest"));
+        assert_eq!(s["inferenceRouterHA"], SettingValue::lit("False"));
+        assert_eq!(s["relayserver.enabled"], SettingValue::lit("false"));
+        assert_eq!(s["nginxIngress.enabled"], SettingValue::lit("true"));
+        assert_eq!(s["servicebus.enabled"], SettingValue::lit("false"));
+        assert!(protected_settings(&c).is_empty());
+    }
+
+    #[test]
+    fn the_default_profile_follows_node_count_as_the_cli_does() {
+        let c = config(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, nodeCount: 3}\n",
+        );
+        let s = settings(&c);
+        assert_eq!(s["clusterPurpose"], SettingValue::lit("FastProd"));
+        assert_eq!(s["inferenceRouterHA"], SettingValue::lit("True"));
+    }
+
+    #[test]
+    fn arc_uses_the_relay_and_no_nginx() {
+        let c = config("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: arc}\n");
+        let s = settings(&c);
+        assert_eq!(s["relayserver.enabled"], SettingValue::lit("true"));
+        assert_eq!(s["nginxIngress.enabled"], SettingValue::lit("false"));
+        assert!(s.contains_key("relayserver.hybridConnectionResourceID"));
+        let ps = protected_settings(&c);
+        assert!(
+            ps["relayServerConnectionString"]
+                .to_arm_string()
+                .starts_with("[listKeys(")
+        );
+        assert_eq!(
+            ps["relayServerConnectionString"],
+            ps["relayserver.relayConnectionString"]
+        );
+    }
+
+    #[test]
+    fn relay_secret_replaces_the_relay_resources() {
+        let c = config(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: ocp}\narm: {relayConnectionSecret: true}\n",
+        );
+        let s = settings(&c);
+        assert!(!s.contains_key("relayserver.hybridConnectionResourceID"));
+        assert_eq!(s["openshift"], SettingValue::lit("true"));
+        assert_eq!(
+            protected_settings(&c)["relayServerConnectionString"].to_arm_string(),
+            "[parameters('relayConnectionString')]"
+        );
+    }
+
+    #[test]
+    fn aks_before_1_1_5_still_uses_the_relay() {
+        let c = config(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\nextension: {version: '1.0.37'}\ncluster: {type: aks}\n",
+        );
+        assert_eq!(
+            settings(&c)["relayserver.enabled"],
+            SettingValue::lit("true")
+        );
+    }
+
+    #[test]
+    fn literals_starting_with_a_bracket_are_escaped() {
+        assert_eq!(SettingValue::lit("[x]").to_arm_string(), "[[x]");
+        assert_eq!(SettingValue::lit("x").to_arm_string(), "x");
+        assert_eq!(
+            SettingValue::Expression("parameters('a')".into()).to_arm_string(),
+            "[parameters('a')]"
+        );
+    }
+
+    #[test]
+    fn every_row_key_is_unique() {
+        let mut keys: Vec<&str> = known_keys().collect();
+        let n = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), n);
+    }
+
+    #[test]
+    fn suggestions_keep_the_label_of_a_node_selector_key() {
+        assert_eq!(
+            suggestion("nodeselector.pool").as_deref(),
+            Some("nodeSelector.pool")
+        );
+        assert_eq!(
+            suggestion("InferenceRouterHA").as_deref(),
+            Some("inferenceRouterHA")
+        );
+    }
+}
