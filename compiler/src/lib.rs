@@ -4,10 +4,12 @@
 //! `source` (YAML text -> spanned tree) · `schema` (JSON Schema, located errors) ·
 //! `config` (typed config) · `rules` (semantic rules from the seeds) · `validate` (the three
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
-//! folders compiled in).
+//! folders compiled in) · `diff` (render against a previous render, dump, config or live
+//! cluster).
 
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
 pub mod embedded;
 pub mod releases;
 pub mod rules;
