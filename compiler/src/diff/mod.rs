@@ -395,7 +395,9 @@ fn compare_pair(
         (true, false) => (Some(Change::Add), aligned_one_side(r, Value::Null)),
         (false, _) => (Some(Change::Remove), aligned_one_side(Value::Null, o)),
     };
-    redact::mask_secret_data(&mut aligned.rendered, &mut aligned.other);
+    if rendered.or(other).is_some_and(redact::is_secret) {
+        redact::mask_secret_data(&mut aligned.rendered, &mut aligned.other);
+    }
     (change, aligned, n_ignored)
 }
 
