@@ -142,3 +142,155 @@ fn render_config_file(path: &Path, render: RenderFn<'_>) -> Result<Vec<Value>, V
     io::print_diagnostics(&validated.warnings);
     render(&validated)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use clap::Parser as _;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+
+    /// A config, its folder, and a renderer that returns `objects` for any config.
+    struct Case {
+        dir: tempfile::TempDir,
+    }
+
+    impl Case {
+        fn new() -> Case {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("amlc.yaml"),
+                "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n",
+            )
+            .unwrap();
+            Case { dir }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn run(&self, extra: &[&str], objects: &[Value]) -> ExitStatus {
+            let config = self.path("amlc.yaml");
+            let mut argv = vec!["amlc", "diff", "-c", config.to_str().unwrap()];
+            argv.extend_from_slice(extra);
+            let Command::Diff(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("diff expected")
+            };
+            let render = |_: &Validated| Ok(objects.to_vec());
+            run_with(&args, &render)
+        }
+    }
+
+    fn config_map(value: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "c", "namespace": "azureml", "labels": {"amlc/instance": "azureml"}},
+               "data": {"k": value}})
+    }
+
+    fn write_render(path: &Path, objects: &[Value]) {
+        let text: String = objects
+            .iter()
+            .map(|o| format!("---\n{}", serde_yaml_ng::to_string(o).unwrap()))
+            .collect();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn exit_0_when_the_same_and_1_when_different() {
+        let case = Case::new();
+        let previous = case.path("previous.yaml");
+        write_render(&previous, &[config_map("a")]);
+        let against = ["--against", previous.to_str().unwrap()];
+        assert_eq!(case.run(&against, &[config_map("a")]), ExitStatus::Success);
+        assert_eq!(case.run(&against, &[config_map("b")]), ExitStatus::Differs);
+        let mut json = against.to_vec();
+        json.extend(["--output", "json"]);
+        assert_eq!(case.run(&json, &[config_map("b")]), ExitStatus::Differs);
+    }
+
+    #[test]
+    fn exit_2_for_a_missing_against_path_or_a_bad_ignore_file() {
+        let case = Case::new();
+        let missing = case.path("missing.yaml");
+        assert_eq!(
+            case.run(&["--against", missing.to_str().unwrap()], &[]),
+            ExitStatus::Invalid
+        );
+        let previous = case.path("previous.yaml");
+        write_render(&previous, &[config_map("a")]);
+        let ignore = case.path("ignore.yaml");
+        std::fs::write(&ignore, "- paths: [no-leading-slash]\n").unwrap();
+        let args = [
+            "--against",
+            previous.to_str().unwrap(),
+            "--ignore",
+            ignore.to_str().unwrap(),
+        ];
+        assert_eq!(case.run(&args, &[config_map("a")]), ExitStatus::Invalid);
+    }
+
+    #[test]
+    fn ignore_file_rules_do_not_count() {
+        let case = Case::new();
+        let previous = case.path("previous.yaml");
+        write_render(&previous, &[config_map("a")]);
+        let ignore = case.path("ignore.yaml");
+        std::fs::write(
+            &ignore,
+            "ignore:\n- paths: [/data/k]\n  target: {kind: ConfigMap, name: c}\n",
+        )
+        .unwrap();
+        let args = [
+            "--against",
+            previous.to_str().unwrap(),
+            "--ignore",
+            ignore.to_str().unwrap(),
+        ];
+        assert_eq!(case.run(&args, &[config_map("b")]), ExitStatus::Success);
+    }
+
+    #[test]
+    fn exit_3_when_the_cluster_refuses_the_connection() {
+        let case = Case::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let kubeconfig = case.path("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: t\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\nusers:\n- name: t\n  user: {{token: x}}\ncontexts:\n- name: t\n  context: {{cluster: t, user: t}}\ncurrent-context: t\n"
+            ),
+        )
+        .unwrap();
+        let args = [
+            "--cluster",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--timeout",
+            "5",
+        ];
+        assert_eq!(case.run(&args, &[config_map("a")]), ExitStatus::Unreachable);
+        // A kubeconfig that cannot be read is exit 3 too (the cluster cannot be reached).
+        let missing = case.path("no-kubeconfig");
+        let args = ["--cluster", "--kubeconfig", missing.to_str().unwrap()];
+        assert_eq!(case.run(&args, &[config_map("a")]), ExitStatus::Unreachable);
+    }
+
+    #[test]
+    fn an_invalid_config_is_exit_2_before_anything_is_read() {
+        let case = Case::new();
+        std::fs::write(
+            case.path("amlc.yaml"),
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\n",
+        )
+        .unwrap();
+        assert_eq!(case.run(&["--cluster"], &[]), ExitStatus::Invalid);
+    }
+}

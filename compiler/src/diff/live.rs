@@ -225,6 +225,11 @@ fn one_line(e: &dyn std::error::Error) -> String {
     let mut current: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = current {
         let text = err.to_string().replace('\n', " ");
+        // The OS error number says nothing the message does not.
+        let text = match text.find(" (os error ") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
+        };
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
