@@ -2,8 +2,8 @@
 //! another config's render, or a live cluster) by the rules of DESIGN.md "Diff semantics".
 //!
 //! Stages: `load` / `live` read the other side into a [`Side`]; [`diff`] matches objects by
-//! group, kind, namespace and name, `normalize`s both, applies `ignore` rules, hashes
-//! Secret data (`redact`), `compare`s, and renders one unified diff per object into a
+//! group, kind, namespace and name, `normalize`s both, hashes Secret data (`redact`, so
+//! `stringData` and `data` agree), applies `ignore` rules, `compare`s, and renders one unified diff per object into a
 //! [`Report`]; `output` prints the report as text, markdown or JSON. Only `load` and `live`
 //! do I/O; nothing here renders a config (the caller passes a renderer to `load`).
 //!
@@ -214,6 +214,9 @@ pub struct ObjectDiff {
     pub restarts: bool,
     /// Differences hidden by ignore rules in this object.
     pub ignored: usize,
+    /// JSON Pointers of the differing fields of a changed object (empty for additions and
+    /// removals), in the rendered object's indexing.
+    pub paths: Vec<String>,
     /// The unified diff of the normalised YAML, headers included, never coloured.
     pub diff: String,
 }
@@ -447,12 +450,18 @@ fn object_diff(
         &header(origin.label(), other),
         &header("rendered", rendered),
     );
+    let paths = if change == Change::Change {
+        aligned.differences
+    } else {
+        Vec::new()
+    };
     ObjectDiff {
         change,
         id: id.clone(),
         api_version,
         restarts,
         ignored,
+        paths,
         diff,
     }
 }

@@ -212,7 +212,7 @@ fn details(o: &ObjectDiff, diff: &str) -> String {
 
 /// The JSON shape for tools (stable; add fields, never rename):
 /// `{summary: {add, change, remove, unchanged, notCompared, ignored}, objects: [{change,
-/// group, kind, namespace, name, apiVersion, restarts, ignored, diff}], restarts: [{kind,
+/// group, kind, namespace, name, apiVersion, restarts, ignored, paths, diff}], restarts: [{kind,
 /// namespace, name}], warnings: [..], against}`.
 pub fn render_json(report: &Report) -> String {
     #[derive(Serialize)]

@@ -386,6 +386,11 @@ fn json_output_has_a_stable_shape() {
     assert_eq!(first["group"], json!(""));
     assert!(first["diff"].as_str().unwrap().contains("+kind: ConfigMap"));
     assert_eq!(v["objects"][1]["restarts"], json!(true));
+    assert_eq!(
+        v["objects"][1]["paths"],
+        json!(["/spec/template/spec/containers/0/image"])
+    );
+    assert_eq!(first["paths"], json!([]));
 }
 
 #[test]
@@ -408,4 +413,54 @@ fn malformed_objects_are_skipped_with_a_warning_not_a_panic() {
     );
     assert_eq!(report.warnings.len(), 3);
     assert!(!report.has_differences());
+}
+
+#[test]
+fn cron_job_template_change_restarts_but_schedule_change_does_not() {
+    let cron = |schedule: &str, image: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "cleanup", "namespace": "azureml"},
+               "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
+                   "containers": [{"name": "c", "image": image}]}}}}}})
+    };
+    let schedule_only = run(
+        &[cron("0 * * * *", "a")],
+        Origin::Render,
+        &[cron("5 * * * *", "a")],
+    );
+    assert_eq!(
+        (
+            schedule_only.objects.len(),
+            schedule_only.restarts().count()
+        ),
+        (1, 0)
+    );
+    let image = run(
+        &[cron("0 * * * *", "b")],
+        Origin::Render,
+        &[cron("0 * * * *", "a")],
+    );
+    assert_eq!(image.restarts().count(), 1);
+}
+
+#[test]
+fn ignore_rules_on_secret_data_cover_string_data_too() {
+    let mut opts = options();
+    opts.ignore = IgnoreSet::compile(
+        &[IgnoreRule {
+            paths: vec!["/data/token".into()],
+            target: Some(IgnoreTarget {
+                kind: Some("Secret".into()),
+                ..IgnoreTarget::default()
+            }),
+        }],
+        "test",
+    )
+    .unwrap();
+    let mut rendered = secret("");
+    rendered["data"].as_object_mut().unwrap().remove("token");
+    rendered["stringData"] = json!({"token": "rotated-elsewhere"});
+    let side = Side::new(Origin::Render, vec![secret("b2xk")]);
+    let report = diff(&[rendered], &side, &opts);
+    assert!(!report.has_differences());
+    assert_eq!(report.ignored, 1);
 }
