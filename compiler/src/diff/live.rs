@@ -106,7 +106,10 @@ async fn read_cluster(rendered: &[Value], opts: &LiveOptions) -> Result<Side, Un
     let mut side = Side::new(Origin::Live, Vec::new());
     let mut reads = Vec::new();
     for p in &plans {
-        let resources = match &discovered[&p.api_version] {
+        let Some(discovery) = discovered.get(&p.api_version) else {
+            continue;
+        };
+        let resources = match discovery {
             Ok(list) => list,
             Err(Failure::Fatal(reason)) => return Err(Unreachable(reason.clone())),
             Err(Failure::NotFound) => {
@@ -136,7 +139,13 @@ async fn read_cluster(rendered: &[Value], opts: &LiveOptions) -> Result<Side, Un
             ));
             continue;
         };
-        for (namespace, names) in &p.names {
+        // A cluster-scoped kind is one LIST, whatever namespaces its objects were given.
+        let scopes: Vec<(String, Vec<String>)> = if resource.namespaced {
+            p.names.clone().into_iter().collect()
+        } else {
+            vec![(String::new(), p.names.values().flatten().cloned().collect())]
+        };
+        for (namespace, names) in scopes {
             // amlc renders every namespaced object with its namespace; one without would
             // be listed across all namespaces and match nothing, so it shows as an addition.
             reads.push(Read {
@@ -144,12 +153,8 @@ async fn read_cluster(rendered: &[Value], opts: &LiveOptions) -> Result<Side, Un
                 kind: p.kind.clone(),
                 plural: resource.name.clone(),
                 namespaced: resource.namespaced,
-                namespace: if resource.namespaced {
-                    namespace.clone()
-                } else {
-                    String::new()
-                },
-                names: names.clone(),
+                namespace,
+                names,
             });
         }
     }
