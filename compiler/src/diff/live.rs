@@ -7,7 +7,9 @@
 //! It only ever sends GET requests: no create, update, patch or delete. When listing a
 //! kind is forbidden it falls back to a GET per rendered object; when that is forbidden
 //! too, the kind is left out with a warning naming the permission to grant.
-//! It does not compare anything; `diff` does.
+//! It does not compare anything; `diff` does. Removals are found only among the kinds
+//! and namespaces the render still has: a kind amlc stopped rendering altogether is not
+//! listed, so its leftover objects are not reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
