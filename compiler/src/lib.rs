@@ -4,11 +4,13 @@
 //! `source` (YAML text -> spanned tree) · `schema` (JSON Schema, located errors) ·
 //! `config` (typed config) · `rules` (semantic rules from the seeds) · `validate` (the three
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
-//! folders compiled in) · `arm` (the ARM deployment-template target).
+//! folders compiled in) · `arm` (the ARM deployment-template target) · `diff` (render
+//! against a previous render, dump, config or live cluster).
 
 pub mod arm;
 pub mod config;
 pub mod diagnostic;
+pub mod diff;
 pub mod embedded;
 pub mod init;
 pub mod releases;
