@@ -15,11 +15,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> Result<(), String> {
-    let typed: T = serde_json::from_value(v.clone()).map_err(|e| format!("does not deserialise: {e}"))?;
+    let typed: T =
+        serde_json::from_value(v.clone()).map_err(|e| format!("does not deserialise: {e}"))?;
     let back = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
     match first_difference(v, &back, "") {
         None => Ok(()),
-        Some(at) => Err(format!("changes on a round trip at {at} (unknown field or wrong shape)")),
+        Some(at) => Err(format!(
+            "changes on a round trip at {at} (unknown field or wrong shape)"
+        )),
     }
 }
 
@@ -101,7 +104,12 @@ fn to_json_schema(s: &Value) -> Value {
                 out.insert(k.clone(), to_json_schema(v));
             }
             "anyOf" | "oneOf" | "allOf" => {
-                let list = v.as_array().into_iter().flatten().map(to_json_schema).collect();
+                let list = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(to_json_schema)
+                    .collect();
                 out.insert(k.clone(), Value::Array(list));
             }
             "type" | "required" | "enum" | "pattern" | "minimum" | "maximum" | "minLength"
@@ -114,7 +122,10 @@ fn to_json_schema(s: &Value) -> Value {
     }
     if map.get("x-kubernetes-int-or-string") == Some(&json!(true)) {
         out.remove("type");
-        out.insert("anyOf".into(), json!([{"type": "integer"}, {"type": "string"}]));
+        out.insert(
+            "anyOf".into(),
+            json!([{"type": "integer"}, {"type": "string"}]),
+        );
     }
     if map.get("nullable") == Some(&json!(true))
         && let Some(t) = out.get("type").cloned()
@@ -135,7 +146,10 @@ fn crd_schemas() -> BTreeMap<(String, String), Value> {
         for file in &c.crds {
             for crd in amlc::render::parse_documents(&file.text).expect("CRD YAML") {
                 let group = crd["spec"]["group"].as_str().unwrap_or("").to_owned();
-                let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or("").to_owned();
+                let kind = crd["spec"]["names"]["kind"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
                 for version in crd["spec"]["versions"].as_array().into_iter().flatten() {
                     let name = version["name"].as_str().unwrap_or("");
                     let schema = to_json_schema(&version["schema"]["openAPIV3Schema"]);
@@ -160,7 +174,11 @@ fn check_custom(v: &Value, schemas: &BTreeMap<(String, String), Value>) -> Resul
         .iter_errors(v)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 #[test]
@@ -188,7 +206,8 @@ fn every_golden_object_is_valid_against_the_api_types_and_crds() {
 
 #[test]
 fn the_check_catches_unknown_fields_and_wrong_types() {
-    let unknown = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "bogus": 1});
+    let unknown =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "bogus": 1});
     assert!(check_builtin(&unknown).unwrap().is_err());
     let wrong = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a"}, "spec": {"replicas": "three"}});
     assert!(check_builtin(&wrong).unwrap().is_err());

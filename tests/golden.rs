@@ -37,8 +37,20 @@ fn golden_cases_match_byte_for_byte() {
     for case in cases {
         let out = common::build_case(&case);
         let code = format!("{}\n", out.status.code().unwrap_or(-1));
-        compare(&case, "stdout", &String::from_utf8_lossy(&out.stdout), update, &mut failures);
-        compare(&case, "stderr", &String::from_utf8_lossy(&out.stderr), update, &mut failures);
+        compare(
+            &case,
+            "stdout",
+            &String::from_utf8_lossy(&out.stdout),
+            update,
+            &mut failures,
+        );
+        compare(
+            &case,
+            "stderr",
+            &String::from_utf8_lossy(&out.stderr),
+            update,
+            &mut failures,
+        );
         compare(&case, "exit_code", &code, update, &mut failures);
     }
     assert!(
@@ -52,7 +64,8 @@ fn golden_cases_match_byte_for_byte() {
 fn no_golden_output_holds_key_material() {
     for case in common::golden_cases() {
         for file in ["stdout", "stderr"] {
-            let text = std::fs::read_to_string(case.join("expected").join(file)).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(case.join("expected").join(file)).unwrap_or_default();
             assert!(!text.contains("PRIVATE KEY"), "{} {file}", case.display());
         }
         if let Ok(key) = std::fs::read_to_string(case.join("key.pem")) {

@@ -333,7 +333,10 @@ fn load_component(
     };
     let env = minijinja::Environment::new();
     if let Err(e) = env.compile_expression(&meta.when) {
-        problem(format!("`when: {}` is not a valid expression: {e}", meta.when));
+        problem(format!(
+            "`when: {}` is not a valid expression: {e}",
+            meta.when
+        ));
     }
     let mut resources = None;
     let mut container_resources = BTreeMap::new();
@@ -346,7 +349,10 @@ fn load_component(
             ));
         }
         if let Err(e) = env.template_from_str(&w.name) {
-            problem(format!("workload name `{}` is not a valid template: {e}", w.name));
+            problem(format!(
+                "workload name `{}` is not a valid template: {e}",
+                w.name
+            ));
         }
         if let ReplicasMeta::Word(word) = &w.replicas
             && word != PER_NODE
@@ -511,7 +517,10 @@ mod tests {
     fn unknown_metadata_fields_point_at_their_line() {
         let err = Catalog::from_files(
             "mine",
-            &files(&[("x/component.yaml", "description: d\nfeature: both\nwhen: x\nbogus: 1\n")]),
+            &files(&[(
+                "x/component.yaml",
+                "description: d\nfeature: both\nwhen: x\nbogus: 1\n",
+            )]),
             Origin::User,
         )
         .unwrap_err();

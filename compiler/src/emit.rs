@@ -15,7 +15,8 @@ use crate::object;
 pub fn sorted(v: &Value) -> Value {
     match v {
         Value::Object(map) => {
-            let sorted: BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
             Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
@@ -132,7 +133,9 @@ fn string(s: &str) -> String {
 }
 
 /// Words YAML 1.1 or 1.2 reads as booleans or null (compared case-insensitively).
-const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"];
+const RESERVED: &[&str] = &[
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+];
 
 fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
@@ -235,7 +238,10 @@ pub fn dir_files(objects: &[Value]) -> Vec<(String, String)> {
             (file_name(v, collides), yaml_document(v))
         })
         .collect();
-    let resources: Vec<Value> = files.iter().map(|(n, _)| Value::String(n.clone())).collect();
+    let resources: Vec<Value> = files
+        .iter()
+        .map(|(n, _)| Value::String(n.clone()))
+        .collect();
     // kustomize re-sorts resources by kind unless told to keep the listed (install) order.
     let kustomization = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -296,8 +302,13 @@ mod tests {
 
     #[test]
     fn plain_where_nothing_else_can_be_read() {
-        let out = yaml_document(&json!({"cpu": "100m", "mem": "2Gi", "img": "mcr.microsoft.com/a/b:1.1.35", "s": "30s"}));
-        assert_eq!(out, "cpu: 100m\nimg: mcr.microsoft.com/a/b:1.1.35\nmem: 2Gi\ns: 30s\n");
+        let out = yaml_document(
+            &json!({"cpu": "100m", "mem": "2Gi", "img": "mcr.microsoft.com/a/b:1.1.35", "s": "30s"}),
+        );
+        assert_eq!(
+            out,
+            "cpu: 100m\nimg: mcr.microsoft.com/a/b:1.1.35\nmem: 2Gi\ns: 30s\n"
+        );
     }
 
     #[test]
@@ -312,7 +323,10 @@ mod tests {
         let out = yaml_document(&v);
         let back: Value = serde_yaml_ng::from_str(&out).unwrap();
         assert_eq!(back, v, "{out}");
-        assert!(out.contains("block: |\n  line one\n    indented\n\n  last\n"), "{out}");
+        assert!(
+            out.contains("block: |\n  line one\n    indented\n\n  last\n"),
+            "{out}"
+        );
     }
 
     #[test]

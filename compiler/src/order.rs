@@ -68,15 +68,24 @@ mod tests {
     #[test]
     fn kinds_follow_the_install_order_then_names() {
         assert_eq!(
-            order("kind: Deployment\nmetadata: {name: b}\n---\nkind: Deployment\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {name: azureml}\n---\nkind: ServiceAccount\nmetadata: {name: z}\n"),
-            ["Namespace/azureml", "ServiceAccount/z", "Deployment/a", "Deployment/b"]
+            order(
+                "kind: Deployment\nmetadata: {name: b}\n---\nkind: Deployment\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {name: azureml}\n---\nkind: ServiceAccount\nmetadata: {name: z}\n"
+            ),
+            [
+                "Namespace/azureml",
+                "ServiceAccount/z",
+                "Deployment/a",
+                "Deployment/b"
+            ]
         );
     }
 
     #[test]
     fn unknown_kinds_go_last_alphabetically() {
         assert_eq!(
-            order("kind: Prometheus\nmetadata: {name: p}\n---\nkind: Ingress\nmetadata: {name: i}\n---\nkind: InstanceType\nmetadata: {name: t}\n"),
+            order(
+                "kind: Prometheus\nmetadata: {name: p}\n---\nkind: Ingress\nmetadata: {name: i}\n---\nkind: InstanceType\nmetadata: {name: t}\n"
+            ),
             ["Ingress/i", "InstanceType/t", "Prometheus/p"]
         );
     }
@@ -84,7 +93,9 @@ mod tests {
     #[test]
     fn namespace_orders_before_name() {
         assert_eq!(
-            order("kind: PersistentVolumeClaim\nmetadata: {name: a, namespace: team}\n---\nkind: PersistentVolumeClaim\nmetadata: {name: b, namespace: default}\n"),
+            order(
+                "kind: PersistentVolumeClaim\nmetadata: {name: a, namespace: team}\n---\nkind: PersistentVolumeClaim\nmetadata: {name: b, namespace: default}\n"
+            ),
             ["PersistentVolumeClaim/b", "PersistentVolumeClaim/a"]
         );
     }

@@ -139,10 +139,7 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
 fn component_error(component: &Component, what: &str, e: &minijinja::Error) -> Diagnostic {
     Diagnostic::error(
         "amlc::component::evaluation",
-        format!(
-            "components/{}/component.yaml: {what}: {e}",
-            component.name
-        ),
+        format!("components/{}/component.yaml: {what}: {e}", component.name),
     )
     .with_help(component.origin.blame())
 }
@@ -173,12 +170,12 @@ fn plan_component(
                 .map_err(|e| component_error(component, "workload name", &e))?;
             let replicas = match &w.replicas {
                 ReplicasMeta::Count(n) => Replicas::Fixed(*n),
-                ReplicasMeta::ByProfile { test, production } => Replicas::Fixed(
-                    match config.profile() {
+                ReplicasMeta::ByProfile { test, production } => {
+                    Replicas::Fixed(match config.profile() {
                         Profile::Test => *test,
                         Profile::Production => *production,
-                    },
-                ),
+                    })
+                }
                 // The catalog admits no other word.
                 ReplicasMeta::Word(w) => {
                     debug_assert_eq!(w, PER_NODE);
@@ -232,9 +229,9 @@ pub fn workload_tolerations(config: &Config) -> Vec<Value> {
         .into_iter()
         .filter(|k| k.is_tolerated_by_workloads())
         .filter_map(|k| {
-            config.taint_value(k).map(|value| {
-                json!({"key": k.node_key(), "operator": "Equal", "value": value})
-            })
+            config
+                .taint_value(k)
+                .map(|value| json!({"key": k.node_key(), "operator": "Equal", "value": value}))
         })
         .collect()
 }
@@ -355,9 +352,8 @@ mod tests {
     #[test]
     fn relayserver_is_on_for_arc_and_on_aks_only_before_1_1_5() {
         let catalog = Catalog::embedded().unwrap();
-        let on = |yaml: &str| {
-            names(&plan(&config(yaml), &catalog).unwrap()).contains(&"relayserver")
-        };
+        let on =
+            |yaml: &str| names(&plan(&config(yaml), &catalog).unwrap()).contains(&"relayserver");
         assert!(on("cluster: {type: arc}"));
         assert!(on("cluster: {type: ocp}"));
         assert!(!on("cluster: {type: aks}"));
@@ -375,7 +371,12 @@ mod tests {
                 &catalog,
             )
             .unwrap();
-            let w = p.component("azureml-fe-v2").unwrap().workload.as_ref().unwrap();
+            let w = p
+                .component("azureml-fe-v2")
+                .unwrap()
+                .workload
+                .as_ref()
+                .unwrap();
             assert_eq!(w.replicas, Replicas::Fixed(n));
         }
     }
@@ -388,7 +389,12 @@ mod tests {
             &catalog,
         )
         .unwrap();
-        let w = p.component("fluent-bit").unwrap().workload.as_ref().unwrap();
+        let w = p
+            .component("fluent-bit")
+            .unwrap()
+            .workload
+            .as_ref()
+            .unwrap();
         assert_eq!((w.replicas, w.pods), (Replicas::PerNode, 3));
         assert_eq!(w.total.requests.cpu_millicores, 30);
     }
@@ -396,8 +402,17 @@ mod tests {
     #[test]
     fn kube_state_metrics_is_named_after_the_extension() {
         let catalog = Catalog::embedded().unwrap();
-        let p = plan(&config("metadata: {name: ml}\ncluster: {type: aks}"), &catalog).unwrap();
-        let w = p.component("kube-state-metrics").unwrap().workload.as_ref().unwrap();
+        let p = plan(
+            &config("metadata: {name: ml}\ncluster: {type: aks}"),
+            &catalog,
+        )
+        .unwrap();
+        let w = p
+            .component("kube-state-metrics")
+            .unwrap()
+            .workload
+            .as_ref()
+            .unwrap();
         assert_eq!(w.name, "ml-kube-state-metrics");
     }
 

@@ -21,7 +21,10 @@ pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnos
         let Some(component) = catalog.get(&planned.name) else {
             diagnostics.push(Diagnostic::error(
                 "amlc::bug::plan-catalog-mismatch",
-                format!("bug in amlc: the plan names component {} that the catalog lacks", planned.name),
+                format!(
+                    "bug in amlc: the plan names component {} that the catalog lacks",
+                    planned.name
+                ),
             ));
             continue;
         };
@@ -82,10 +85,15 @@ fn render_component(
         map.insert("component".into(), component_context(planned));
     }
     let mut env = environment();
-    let repository = plan.context["imageRepository"].as_str().unwrap_or_default().to_owned();
+    let repository = plan.context["imageRepository"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let version = plan.version.clone();
     // `image("name")`: an extension image of this version, for pods with several images.
-    env.add_function("image", move |name: &str| format!("{repository}/{name}:{version}"));
+    env.add_function("image", move |name: &str| {
+        format!("{repository}/{name}:{version}")
+    });
     let mut diagnostics = Vec::new();
     for t in &component.templates {
         if let Err(e) = env.add_template_owned(t.path.clone(), t.text.clone()) {
@@ -102,7 +110,9 @@ fn render_component(
             .and_then(|tmpl| tmpl.render(&context));
         match text {
             Ok(text) => match parse_documents(&text) {
-                Ok(values) => objects.extend(values.into_iter().map(|v| Object::new(&component.name, v))),
+                Ok(values) => {
+                    objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+                }
                 Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
             },
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
@@ -110,7 +120,9 @@ fn render_component(
     }
     for crd in &component.crds {
         match parse_documents(&crd.text) {
-            Ok(values) => objects.extend(values.into_iter().map(|v| Object::new(&component.name, v))),
+            Ok(values) => {
+                objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+            }
             Err(e) => diagnostics.push(rendered_yaml_error(crd, &crd.text, &e, component)),
         }
     }
@@ -182,7 +194,10 @@ mod tests {
         Catalog::from_files(
             "mine",
             &[
-                ("x/component.yaml".into(), "description: d\nfeature: both\nwhen: \"true\"\n".into()),
+                (
+                    "x/component.yaml".into(),
+                    "description: d\nfeature: both\nwhen: \"true\"\n".into(),
+                ),
                 ("x/templates/a.yaml.j2".into(), template.into()),
             ],
             Origin::User,
@@ -191,12 +206,17 @@ mod tests {
     }
 
     fn config() -> crate::config::Config {
-        serde_json::from_value(json!({"apiVersion": "amlc/v1", "kind": "ExtensionConfig", "cluster": {"type": "aks"}})).unwrap()
+        serde_json::from_value(
+            json!({"apiVersion": "amlc/v1", "kind": "ExtensionConfig", "cluster": {"type": "aks"}}),
+        )
+        .unwrap()
     }
 
     #[test]
     fn renders_a_yaml_stream_into_objects() {
-        let c = catalog("# comment only\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}-x\n---\n");
+        let c = catalog(
+            "# comment only\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}-x\n---\n",
+        );
         let p = crate::plan::plan(&config(), &c).unwrap();
         let objects = render(&p, &c).unwrap();
         assert_eq!(objects.len(), 1);
@@ -209,7 +229,11 @@ mod tests {
         let c = catalog("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ nmae }}\n");
         let p = crate::plan::plan(&config(), &c).unwrap();
         let err = render(&p, &c).unwrap_err();
-        assert!(err[0].message.starts_with("mine/x/templates/a.yaml.j2:4"), "{}", err[0].message);
+        assert!(
+            err[0].message.starts_with("mine/x/templates/a.yaml.j2:4"),
+            "{}",
+            err[0].message
+        );
         assert!(err[0].help.as_deref().unwrap().contains("--components"));
     }
 

@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: the golden cases and running the binary.
-#![allow(dead_code, reason = "each test binary uses a different part of these helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of these helpers"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -24,7 +27,12 @@ pub fn golden_cases() -> Vec<PathBuf> {
 /// The extra arguments of a case (`args`, one per line).
 pub fn case_args(case: &Path) -> Vec<String> {
     std::fs::read_to_string(case.join("args"))
-        .map(|t| t.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 

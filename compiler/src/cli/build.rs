@@ -65,7 +65,9 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
                 "amlc::cli::several-configs-need-output",
                 format!("{} configs were given but no -o DIR", configs.len()),
             )
-            .with_help("several configs build several clusters: pass -o DIR to get DIR/<config stem>"),
+            .with_help(
+                "several configs build several clusters: pass -o DIR to get DIR/<config stem>",
+            ),
         ));
     }
     if args.target == Target::Dir && args.output.is_none() {
@@ -78,7 +80,11 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
     let mut stems = BTreeSet::new();
     let mut jobs = Vec::new();
     let mut failed = false;
-    for config in configs.iter().map(Some).chain(configs.is_empty().then_some(None)) {
+    for config in configs
+        .iter()
+        .map(Some)
+        .chain(configs.is_empty().then_some(None))
+    {
         let path = match (&args.output, config) {
             (Some(dir), Some(c)) if several => {
                 let stem = c
@@ -91,7 +97,9 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
                             "amlc::cli::duplicate-stem",
                             format!("two configs would both write {}", dir.join(&stem).display()),
                         )
-                        .with_help("rename one of the config files: outputs are named after the file stem"),
+                        .with_help(
+                            "rename one of the config files: outputs are named after the file stem",
+                        ),
                     ));
                 }
                 Some(match args.target {
@@ -375,7 +383,11 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
     let fail = |what: String, e: &std::io::Error| {
         Diagnostic::error(
             "amlc::io::write",
-            format!("cannot write {}: {what}: {}", dir.display(), io::io_reason(e)),
+            format!(
+                "cannot write {}: {what}: {}",
+                dir.display(),
+                io::io_reason(e)
+            ),
         )
     };
     let previous = previous_files(dir);
@@ -420,7 +432,10 @@ fn short_diff(path: &str, old: &str, new: &str) -> String {
         .map(|l| format!("{l}\n"))
         .collect::<String>();
     if lines.len() > DIFF_LINES {
-        out.push_str(&format!("... {} more diff lines\n", lines.len() - DIFF_LINES));
+        out.push_str(&format!(
+            "... {} more diff lines\n",
+            lines.len() - DIFF_LINES
+        ));
     }
     out
 }

@@ -109,38 +109,69 @@ mod tests {
         let out = apply(objects(yaml));
         out.iter()
             .find(|o| o.kind() == "Deployment")
-            .and_then(|o| o.value.pointer("/spec/template/metadata/annotations/checksum~1config"))
+            .and_then(|o| {
+                o.value
+                    .pointer("/spec/template/metadata/annotations/checksum~1config")
+            })
             .and_then(Value::as_str)
             .map(str::to_owned)
     }
 
     fn deployment(spec: &str) -> String {
-        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: azureml}}\nspec: {{template: {{spec: {spec}}}}}\n")
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, namespace: azureml}}\nspec: {{template: {{spec: {spec}}}}}\n"
+        )
     }
 
     #[test]
     fn a_mounted_config_map_is_hashed() {
-        let sum = checksum(&format!("{CM}---\n{}", deployment("{volumes: [{name: v, configMap: {name: cfg}}]}")));
+        let sum = checksum(&format!(
+            "{CM}---\n{}",
+            deployment("{volumes: [{name: v, configMap: {name: cfg}}]}")
+        ));
         assert_eq!(sum.as_deref().map(str::len), Some(64));
     }
 
     #[test]
     fn env_from_and_key_refs_count_and_content_changes_the_sum() {
-        let a = checksum(&format!("{CM}---\n{}", deployment("{containers: [{name: c, envFrom: [{configMapRef: {name: cfg}}]}]}")));
-        let b = checksum(&format!("{}---\n{}", CM.replace("'1'", "'2'"), deployment("{containers: [{name: c, env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: a}}}]}]}")));
+        let a = checksum(&format!(
+            "{CM}---\n{}",
+            deployment("{containers: [{name: c, envFrom: [{configMapRef: {name: cfg}}]}]}")
+        ));
+        let b = checksum(&format!(
+            "{}---\n{}",
+            CM.replace("'1'", "'2'"),
+            deployment(
+                "{containers: [{name: c, env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: a}}}]}]}"
+            )
+        ));
         assert!(a.is_some() && b.is_some());
         assert_ne!(a, b);
     }
 
     #[test]
     fn pods_without_rendered_config_maps_get_no_annotation() {
-        assert_eq!(checksum(&deployment("{volumes: [{name: v, configMap: {name: elsewhere}}]}")), None);
-        assert_eq!(checksum(&format!("{CM}---\n{}", deployment("{containers: []}"))), None);
+        assert_eq!(
+            checksum(&deployment(
+                "{volumes: [{name: v, configMap: {name: elsewhere}}]}"
+            )),
+            None
+        );
+        assert_eq!(
+            checksum(&format!("{CM}---\n{}", deployment("{containers: []}"))),
+            None
+        );
     }
 
     #[test]
     fn a_config_map_in_another_namespace_is_not_used() {
         let other = CM.replace("namespace: azureml", "namespace: other");
-        assert_eq!(checksum(&format!("{other}---\n{}", deployment("{volumes: [{name: v, configMap: {name: cfg}}]}"))), None);
+        assert_eq!(
+            checksum(&format!(
+                "{other}---\n{}",
+                deployment("{volumes: [{name: v, configMap: {name: cfg}}]}")
+            )),
+            None
+        );
     }
 }

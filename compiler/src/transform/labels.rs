@@ -47,7 +47,10 @@ mod tests {
     #[test]
     fn every_object_gets_the_common_labels() {
         expect(
-            &apply(objects("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"), "ml"),
+            &apply(
+                objects("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"),
+                "ml",
+            ),
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app.kubernetes.io/name: comp, app.kubernetes.io/part-of: azureml, app.kubernetes.io/managed-by: amlc, amlc/instance: ml}\n",
         );
     }
@@ -56,7 +59,9 @@ mod tests {
     fn existing_labels_are_kept_and_pod_templates_untouched() {
         expect(
             &apply(
-                objects("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, labels: {app: a}}\nspec: {template: {metadata: {labels: {app: a}}}}\n"),
+                objects(
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, labels: {app: a}}\nspec: {template: {metadata: {labels: {app: a}}}}\n",
+                ),
                 "azureml",
             ),
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n  labels: {app: a, app.kubernetes.io/name: comp, app.kubernetes.io/part-of: azureml, app.kubernetes.io/managed-by: amlc, amlc/instance: azureml}\nspec: {template: {metadata: {labels: {app: a}}}}\n",

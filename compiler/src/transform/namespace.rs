@@ -14,8 +14,14 @@ pub const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Namespace"),
     ("", "Node"),
     ("", "PersistentVolume"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
     ("apiregistration.k8s.io", "APIService"),
     ("networking.k8s.io", "IngressClass"),
@@ -32,7 +38,10 @@ pub fn cluster_scoped_kinds(objects: &[Object]) -> BTreeSet<(String, String)> {
         .iter()
         .map(|(g, k)| ((*g).to_owned(), (*k).to_owned()))
         .collect();
-    for o in objects.iter().filter(|o| o.kind() == "CustomResourceDefinition") {
+    for o in objects
+        .iter()
+        .filter(|o| o.kind() == "CustomResourceDefinition")
+    {
         let spec = &o.value["spec"];
         if spec["scope"] == "Cluster"
             && let (Some(g), Some(k)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
@@ -49,10 +58,7 @@ pub fn apply(
     cluster_scoped: &BTreeSet<(String, String)>,
 ) -> Vec<Object> {
     for o in &mut objects {
-        let key = (
-            object::group(&o.value).to_owned(),
-            o.kind().to_owned(),
-        );
+        let key = (object::group(&o.value).to_owned(), o.kind().to_owned());
         let Some(meta) = object::object_entry(&mut o.value, "metadata") else {
             continue;
         };

@@ -67,7 +67,9 @@ mod tests {
     fn the_prometheus_image_moves_too() {
         expect(
             &apply(
-                objects("apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec: {image: mcr.microsoft.com/azureml/amlarc/docker/prometheus:1.1.35}\n"),
+                objects(
+                    "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec: {image: mcr.microsoft.com/azureml/amlarc/docker/prometheus:1.1.35}\n",
+                ),
                 "acr.io",
             ),
             "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec: {image: acr.io/azureml/amlarc/docker/prometheus:1.1.35}\n",

@@ -82,7 +82,9 @@ mod tests {
     fn pod_templates_get_selector_and_tolerations() {
         expect(
             &apply(
-                objects("apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: a}\nspec: {template: {spec: {containers: []}}}\n"),
+                objects(
+                    "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: a}\nspec: {template: {spec: {containers: []}}}\n",
+                ),
                 &selector(),
                 &system(),
             ),
@@ -94,7 +96,9 @@ mod tests {
     fn existing_tolerations_are_kept_once() {
         expect(
             &apply(
-                objects("apiVersion: batch/v1\nkind: Job\nmetadata: {name: a}\nspec: {template: {spec: {tolerations: [{key: ml.azure.com/amlarc, operator: Equal, value: 'true'}, {key: g, operator: Exists}]}}}\n"),
+                objects(
+                    "apiVersion: batch/v1\nkind: Job\nmetadata: {name: a}\nspec: {template: {spec: {tolerations: [{key: ml.azure.com/amlarc, operator: Equal, value: 'true'}, {key: g, operator: Exists}]}}}\n",
+                ),
                 &BTreeMap::new(),
                 &system(),
             ),
@@ -106,7 +110,9 @@ mod tests {
     fn the_prometheus_resource_is_scheduled_too() {
         expect(
             &apply(
-                objects("apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec: {replicas: 1}\n"),
+                objects(
+                    "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: p}\nspec: {replicas: 1}\n",
+                ),
                 &selector(),
                 &[],
             ),
@@ -116,7 +122,8 @@ mod tests {
 
     #[test]
     fn objects_without_pods_are_untouched() {
-        let yaml = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {app: a}}\n";
+        let yaml =
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {app: a}}\n";
         expect(&apply(objects(yaml), &selector(), &system()), yaml);
     }
 }
