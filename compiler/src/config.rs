@@ -519,3 +519,106 @@ impl Config {
         self.taints.as_ref().map_or(&[], |t| t.keys.as_slice())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// A config with every optional object present but empty, so serde fills every default.
+    fn all_defaults() -> Value {
+        let c: Config = serde_json::from_value(json!({
+            "apiVersion": "amlc/v1",
+            "kind": "ExtensionConfig",
+            "cluster": {"type": "aks"},
+            "taints": {"keys": ["overall"]},
+            "ingress": {},
+            "storage": [{"name": "s", "mountPath": "/m", "size": "1Gi", "nfs": {"server": "h", "path": "/p"}}],
+            "diff": {"ignore": [{"paths": ["/spec"]}]},
+        }))
+        .unwrap();
+        serde_json::to_value(c).unwrap()
+    }
+
+    /// The typed defaults of a config that leaves every optional object out.
+    fn minimal() -> Value {
+        let c: Config = serde_json::from_value(json!({
+            "apiVersion": "amlc/v1", "kind": "ExtensionConfig", "cluster": {"type": "aks"}
+        }))
+        .unwrap();
+        serde_json::to_value(c).unwrap()
+    }
+
+    /// Walks the schema; for every `default`, finds the same place in the typed defaults:
+    /// a whole object's or list's default in a config that omits it, a field's default in one
+    /// that has its parent but not the field.
+    fn check_defaults(
+        schema: &Value,
+        node: &Value,
+        instance: &Value,
+        path: &str,
+        checked: &mut Vec<String>,
+    ) {
+        let node = crate::schema::schema_at_node(schema, node);
+        if let Some(default) = node.get("default") {
+            let in_minimal = minimal().pointer(path).cloned();
+            let typed = match in_minimal {
+                Some(v) if default.is_object() || default.is_array() => v,
+                _ => instance.clone(),
+            };
+            assert_eq!(
+                &typed, default,
+                "schema default of {path} differs from the typed default"
+            );
+            checked.push(path.to_owned());
+        }
+        if let Some(props) = node.get("properties").and_then(Value::as_object) {
+            for (k, sub) in props {
+                if let Some(child) = instance.get(k) {
+                    check_defaults(schema, sub, child, &format!("{path}/{k}"), checked);
+                }
+            }
+        }
+        if let (Some(items), Some(first)) = (node.get("items"), instance.get(0)) {
+            check_defaults(schema, items, first, &format!("{path}/0"), checked);
+        }
+    }
+
+    #[test]
+    fn every_schema_default_equals_the_typed_default() {
+        let schema = crate::schema::schema();
+        let mut checked = Vec::new();
+        check_defaults(schema, schema, &all_defaults(), "", &mut checked);
+        // Every default in the schema text was reached by the walk.
+        let text = crate::embedded::schema_text();
+        assert_eq!(
+            checked.len(),
+            text.matches("\"default\":").count(),
+            "unchecked defaults; checked: {checked:?}"
+        );
+    }
+
+    #[test]
+    fn embedded_default_config_validates_cleanly() {
+        let v = crate::validate::validate(
+            &crate::validate::default_config_source(),
+            &crate::validate::NoFiles { now_unix: 0 },
+        )
+        .unwrap();
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    }
+
+    #[test]
+    fn resolved_defaults_follow_the_cli() {
+        let mut c: Config = serde_json::from_value(json!({
+            "apiVersion": "amlc/v1", "kind": "ExtensionConfig", "cluster": {"type": "arc", "nodeCount": 3}
+        }))
+        .unwrap();
+        assert_eq!(c.profile(), Profile::Production);
+        assert!(!c.nginx_ingress());
+        c.cluster.cluster_type = ClusterType::Aks;
+        c.cluster.node_count = 2;
+        assert_eq!(c.profile(), Profile::Test);
+        assert!(c.nginx_ingress());
+    }
+}

@@ -15,6 +15,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod embedded;
 pub mod emit;
+pub mod init;
 pub mod object;
 pub mod order;
 pub mod plan;
@@ -23,6 +24,7 @@ pub mod render;
 pub mod rules;
 pub mod schema;
 pub mod source;
+pub mod taints;
 pub mod transform;
 pub mod validate;
 

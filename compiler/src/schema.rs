@@ -130,18 +130,27 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
                 format!("{here} must be {expected}, found {}", kind_name(value)),
             )
             .at(src, value_span, format!("expected {expected}"));
+            let field = last_segment(pointer);
             if let Value::String(s) = value {
-                if matches!(expected, "a boolean" | "an integer") {
-                    d = d.with_help(format!(
-                        "remove the quotes: `{}: {s}`",
-                        last_segment(pointer)
-                    ));
+                // Suggest dropping the quotes only when the bare text is of the right type.
+                let bare = crate::source::resolve_plain(s);
+                let fits = match expected {
+                    "a boolean" => bare.is_boolean(),
+                    "an integer" => bare.is_i64() || bare.is_u64(),
+                    _ => false,
+                };
+                if fits {
+                    d = d.with_help(format!("remove the quotes: `{field}: {s}`"));
+                } else if expected == "a boolean" {
+                    d = d.with_help(format!("write `{field}: true` or `{field}: false`"));
                 }
             } else if expected == "a string" && !value.is_object() && !value.is_array() {
+                // Quote what the user wrote: `1.30` read as a number is 1.3.
+                let written =
+                    &doc.source.text[value_span.offset..value_span.offset + value_span.len];
                 d = d.with_help(format!(
-                    "quote the value: `{}: \"{}\"`",
-                    last_segment(pointer),
-                    plain(value)
+                    "quote the value: `{field}: \"{}\"`",
+                    written.trim()
                 ));
             }
             d
@@ -159,7 +168,8 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let span = if pointer.is_empty() {
-                doc.source.span(0, 0)
+                // The root mapping's first key, not line 1 (which may be a comment).
+                doc.source.span(doc.value_span("").offset, 0)
             } else {
                 doc.key_span(pointer)
             };
@@ -174,17 +184,22 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
             d
         }
         ValidationErrorKind::Pattern { .. } => {
-            let what = node
-                .as_ref()
-                .and_then(|n| n.get("description"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            // The shared format's description (e.g. "A fully qualified lower-case DNS name")
+            // says what is expected; a field's own description only says what it is for.
+            let what = format_description(pointer)
+                .or_else(|| {
+                    node.as_ref()
+                        .and_then(|n| n.get("description"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
             Diagnostic::error(
                 "amlc::schema::invalid-format",
                 format!("`{}` is not a valid value for {here}", plain(value)),
             )
             .at(src, value_span, "does not match the expected format")
-            .with_help(what.to_owned())
+            .with_help(what)
         }
         ValidationErrorKind::PropertyNames { error } => {
             // The bad key is the error's instance (a string); point at that key.
@@ -291,6 +306,29 @@ pub fn schema_at(pointer: &str) -> Option<Value> {
         node = resolve(root, &next);
     }
     Some(node)
+}
+
+/// The description of the `$defs` format a field refers to, if it refers to one.
+fn format_description(pointer: &str) -> Option<String> {
+    let root = schema();
+    let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+    let key = last_segment(pointer);
+    let parent_node = schema_at(parent)?;
+    let raw = parent_node
+        .get("properties")
+        .and_then(|p| p.get(&key))
+        .or_else(|| parent_node.get("items"))
+        .or_else(|| parent_node.get("additionalProperties"))?;
+    let target = raw.get("$ref")?.as_str()?.strip_prefix('#')?;
+    root.pointer(target)?
+        .get("description")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A schema node with its local `$ref` merged in (for walking the schema from outside).
+pub fn schema_at_node(root: &Value, node: &Value) -> Value {
+    resolve(root, node)
 }
 
 fn resolve(root: &Value, node: &Value) -> Value {

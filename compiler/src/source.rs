@@ -226,9 +226,13 @@ impl<'a> Builder<'a> {
                 Some(Ok(e)) => e,
                 Some(Err(e)) => {
                     let m = e.marker();
-                    let span = self.source.span(self.byte(m.index()), 1);
-                    // The scanner bounds flow nesting itself; say so in our words.
+                    let mut span = self.source.span(self.byte(m.index()), 1);
+                    // The scanner bounds flow nesting itself (deeper than our limit, and it
+                    // reads ahead): say so in our words, at the bracket that passed our limit.
                     if e.info().contains("recursion limit") {
+                        if let Some(at) = deep_flow_bracket(&self.source.text) {
+                            span = self.source.span(at, 1);
+                        }
                         return Err(vec![Diagnostic::error(
                             "amlc::source::too-deep",
                             format!("the config nests deeper than {MAX_DEPTH} levels"),
@@ -530,6 +534,52 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Byte offset of the first `[` or `{` that nests flow collections [`MAX_DEPTH`] deep,
+/// skipping quoted text and comments. Used only to place the error after the parser has
+/// already refused the nesting, so its approximations cannot reject a valid file.
+fn deep_flow_bracket(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut prev = '\n';
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    // '' inside a single-quoted scalar is an escaped quote.
+                    if q == '\'' && chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                } else if c == '\\' && q == '"' {
+                    chars.next();
+                }
+            }
+            None => match c {
+                '#' if prev.is_whitespace() => {
+                    for (_, n) in chars.by_ref() {
+                        if n == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '"' | '\'' if matches!(prev, '[' | '{' | ',' | ':' | ' ' | '\n') => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth >= MAX_DEPTH {
+                        return Some(i);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        prev = c;
+    }
+    None
+}
+
 /// Resolves a plain scalar by the YAML 1.2 core schema.
 pub fn resolve_plain(text: &str) -> Value {
     match text {
@@ -539,29 +589,29 @@ pub fn resolve_plain(text: &str) -> Value {
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Value::from(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Value::from(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Value::from(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::from(i);
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::from(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::from(i);
     }
-    if is_float(text) {
-        if let Some(n) = text
+    if is_float(text)
+        && let Some(n) = text
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-        {
-            return Value::Number(n);
-        }
+    {
+        return Value::Number(n);
     }
     Value::String(text.to_owned())
 }

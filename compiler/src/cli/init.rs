@@ -1,17 +1,65 @@
-//! `amlc init` and `amlc completions`.
+//! `amlc init` (a starter config) and `amlc completions` (shell completion scripts).
+
+use amlc::config::ClusterType;
+use amlc::diagnostic::Diagnostic;
+use clap::CommandFactory;
 
 use super::ExitStatus;
+use super::args::{Cli, CompletionsArgs, InitArgs};
+use super::io;
 
-pub fn run(_args: &super::args::InitArgs) -> ExitStatus {
-    super::io::fail(amlc::diagnostic::Diagnostic::error(
-        "amlc::cli::unavailable",
-        "amlc init is not available in this build",
-    ))
+pub fn run(args: &InitArgs) -> ExitStatus {
+    let cluster_type = match args.cluster_type.as_str() {
+        "arc" => ClusterType::Arc,
+        "aro" => ClusterType::Aro,
+        "ocp" => ClusterType::Ocp,
+        _ => ClusterType::Aks,
+    };
+    let text = amlc::init::starter_config(cluster_type);
+    if args.output.as_os_str() == "-" {
+        io::print_stdout(&text);
+        return ExitStatus::Success;
+    }
+    if args.output.exists() && !args.force {
+        return io::fail(
+            Diagnostic::error(
+                "amlc::io::exists",
+                format!(
+                    "{} already exists; not overwriting it",
+                    args.output.display()
+                ),
+            )
+            .with_help("pass --force to replace it, or -o another path (-o - prints it)"),
+        );
+    }
+    if let Err(d) = io::write_atomic(&args.output, text.as_bytes()) {
+        return io::fail(d);
+    }
+    eprintln!(
+        "wrote {} ({} cluster); next: amlc validate -c {}",
+        args.output.display(),
+        cluster_type.as_str(),
+        args.output.display()
+    );
+    ExitStatus::Success
 }
 
-pub fn completions(_args: &super::args::CompletionsArgs) -> ExitStatus {
-    super::io::fail(amlc::diagnostic::Diagnostic::error(
-        "amlc::cli::unavailable",
-        "amlc completions is not available in this build",
-    ))
+pub fn completions(args: &CompletionsArgs) -> ExitStatus {
+    let shell = match args.shell.as_str() {
+        "zsh" => clap_complete::Shell::Zsh,
+        "fish" => clap_complete::Shell::Fish,
+        "powershell" => clap_complete::Shell::PowerShell,
+        _ => clap_complete::Shell::Bash,
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "amlc", &mut out);
+    io::print_stdout(&String::from_utf8_lossy(&out));
+    ExitStatus::Success
+}
+
+/// The man page (roff) that `amlc man` prints.
+pub fn man_page() -> Result<String, std::io::Error> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }

@@ -13,6 +13,10 @@ mod validate;
 use args::{Cli, Command};
 
 /// Exit codes, fixed by the command contract (DESIGN.md).
+#[allow(
+    dead_code,
+    reason = "Differs and Unreachable arrive with build --check and diff"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Success; for `diff`, no differences; for `build --check`, up to date.
@@ -38,5 +42,15 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Taints(a) => taints::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Completions(a) => init::completions(&a),
+        Command::Man => match init::man_page() {
+            Ok(page) => {
+                io::print_stdout(&page);
+                ExitStatus::Success
+            }
+            Err(e) => io::fail(amlc::diagnostic::Diagnostic::error(
+                "amlc::io::write",
+                format!("cannot render the man page: {e}"),
+            )),
+        },
     }
 }

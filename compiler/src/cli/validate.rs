@@ -15,8 +15,9 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
     let failed = diagnostic::has_errors(&diagnostics);
     match args.output {
         DiagnosticsFormat::Text => io::print_diagnostics(&diagnostics),
-        // JSON goes to stdout for tools even on failure: it is the result they asked for.
-        DiagnosticsFormat::Json => io::print_stdout(&diagnostic::render_json(&diagnostics)),
+        // Diagnostics go to stderr in every format (DESIGN.md: nothing on stdout on error);
+        // tools read the JSON list with `2>&1` or `2>file`.
+        DiagnosticsFormat::Json => eprint!("{}", diagnostic::render_json(&diagnostics)),
     }
     if failed {
         ExitStatus::Invalid
