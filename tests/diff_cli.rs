@@ -1,7 +1,6 @@
 //! `amlc diff` end to end through the binary, with amlc's own renderer.
 //!
-//! These need `render_objects` in compiler/src/cli/diff.rs wired to the renderer of
-//! `amlc build`; until then they are ignored. To enable them, delete the `#[ignore]` lines.
+//! The config cases render with the embedded components.
 
 use std::path::Path;
 use std::process::Command;
@@ -25,7 +24,6 @@ fn amlc(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
-#[ignore = "needs the renderer: wire render_objects in compiler/src/cli/diff.rs, then delete this line"]
 fn same_config_is_exit_0() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -47,7 +45,6 @@ fn same_config_is_exit_0() {
 /// exits 1, and names azureml-fe-v2 among the workloads that restart only if its pod
 /// template changed.
 #[test]
-#[ignore = "needs the renderer: wire render_objects in compiler/src/cli/diff.rs, then delete this line"]
 fn profile_change_shows_the_azureml_fe_replicas_change() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -17,13 +17,22 @@ use super::io;
 /// Runs the ARM target for one validated config. `output` is the folder of `-o`; without it
 /// the template goes to stdout (the parameters file only exists with a folder).
 pub fn run(validated: &Validated, output: Option<&Path>, check: bool) -> ExitStatus {
-    let out = match arm::template(validated) {
-        Ok(out) => out,
-        Err(diagnostics) => {
-            io::print_diagnostics(&diagnostics);
-            return ExitStatus::Invalid;
-        }
-    };
+    match compile(validated) {
+        Ok(out) => emit(&out, output, check),
+        Err(status) => status,
+    }
+}
+
+/// Compiles the template, printing diagnostics on failure.
+pub fn compile(validated: &Validated) -> Result<arm::ArmOutput, ExitStatus> {
+    arm::template(validated).map_err(|diagnostics| {
+        io::print_diagnostics(&diagnostics);
+        ExitStatus::Invalid
+    })
+}
+
+/// Prints, writes or checks a compiled template.
+pub fn emit(out: &arm::ArmOutput, output: Option<&Path>, check: bool) -> ExitStatus {
     let Some(dir) = output else {
         if check {
             return io::fail(

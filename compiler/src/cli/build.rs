@@ -1,10 +1,587 @@
-//! `amlc build`.
+//! `amlc build`: compile one or more configs and write (or `--check`) the result.
+//!
+//! Every config is validated and compiled before anything is written, so one invalid
+//! config fails the run and leaves every output as it was.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use amlc::build::{Build, SecretToCreate};
+use amlc::catalog::{Catalog, Origin};
+use amlc::diagnostic::Diagnostic;
+use amlc::emit;
 
 use super::ExitStatus;
+use super::args::{BuildArgs, Target};
+use super::io;
 
-pub fn run(_args: &super::args::BuildArgs) -> ExitStatus {
-    super::io::fail(amlc::diagnostic::Diagnostic::error(
-        "amlc::cli::unavailable",
-        "amlc build is not available in this build",
-    ))
+/// What one config compiles to, before it is written.
+enum Output {
+    /// The YAML stream.
+    Stream(String),
+    /// The `--target dir` file set, kustomization.yaml last.
+    Dir(Vec<(String, String)>),
+}
+
+/// One compiled config and where its output goes.
+struct Job {
+    output: Output,
+    /// None: stdout.
+    path: Option<PathBuf>,
+}
+
+pub fn run(args: &BuildArgs) -> ExitStatus {
+    if args.target == Target::Arm {
+        return arm_target(args);
+    }
+    match plan_jobs(args) {
+        Ok(jobs) if args.check => check(&jobs),
+        Ok(jobs) => write(&jobs),
+        Err(status) => status,
+    }
+}
+
+/// `--target arm`: one template (and parameters file) per config. Every config is
+/// validated and compiled before anything is written.
+fn arm_target(args: &BuildArgs) -> ExitStatus {
+    let configs = match expand_configs(&args.configs) {
+        Ok(c) => c,
+        Err(d) => return io::fail(d),
+    };
+    if configs.len() <= 1 {
+        let validated = match io::load(configs.first().map(PathBuf::as_path), true) {
+            Ok(v) => v,
+            Err(status) => return status,
+        };
+        return super::arm::run(&validated, args.output.as_deref(), args.check);
+    }
+    let Some(dir) = args.output.as_deref() else {
+        return io::fail(
+            Diagnostic::error(
+                "amlc::cli::several-configs-need-output",
+                format!("{} configs were given but no -o DIR", configs.len()),
+            )
+            .with_help(
+                "several configs build several clusters: pass -o DIR to get DIR/<config stem>/",
+            ),
+        );
+    };
+    let mut compiled = Vec::new();
+    let mut stems = BTreeSet::new();
+    let mut failed = false;
+    for path in &configs {
+        let stem = config_stem(path);
+        if !stems.insert(stem.clone()) {
+            return io::fail(
+                Diagnostic::error(
+                    "amlc::cli::duplicate-stem",
+                    format!(
+                        "two configs are named {stem}; their outputs would collide in {}",
+                        dir.display()
+                    ),
+                )
+                .with_help("rename one of the config files"),
+            );
+        }
+        // Keep going so every invalid config is reported in one run.
+        match io::load(Some(path), false).and_then(|v| super::arm::compile(&v)) {
+            Ok(out) => compiled.push((stem, out)),
+            Err(_) => failed = true,
+        }
+    }
+    if failed {
+        return ExitStatus::Invalid;
+    }
+    compiled
+        .iter()
+        .map(|(stem, out)| super::arm::emit(out, Some(&dir.join(stem)), args.check))
+        .max_by_key(|s| *s as i32)
+        .unwrap_or(ExitStatus::Success)
+}
+
+/// The file stem a config's output is named after.
+fn config_stem(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "amlc".to_owned(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Loads the catalog, expands the configs, validates and compiles each one.
+fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
+    let catalog = load_catalog(args.components.as_deref()).map_err(|d| {
+        io::print_diagnostics(&d);
+        ExitStatus::Invalid
+    })?;
+    let configs = expand_configs(&args.configs).map_err(io::fail)?;
+    if configs.len() > 1 && args.output.is_none() {
+        return Err(io::fail(
+            Diagnostic::error(
+                "amlc::cli::several-configs-need-output",
+                format!("{} configs were given but no -o DIR", configs.len()),
+            )
+            .with_help(
+                "several configs build several clusters: pass -o DIR to get DIR/<config stem>",
+            ),
+        ));
+    }
+    if args.target == Target::Dir && args.output.is_none() {
+        return Err(io::fail(
+            Diagnostic::error("amlc::cli::dir-needs-output", "--target dir needs -o DIR")
+                .with_help("e.g. amlc build --target dir -o manifests/"),
+        ));
+    }
+    let several = configs.len() > 1;
+    let mut stems = BTreeSet::new();
+    let mut jobs = Vec::new();
+    let mut failed = false;
+    for config in configs
+        .iter()
+        .map(Some)
+        .chain(configs.is_empty().then_some(None))
+    {
+        let path = match (&args.output, config) {
+            (Some(dir), Some(c)) if several => {
+                let stem = config_stem(c);
+                if !stems.insert(stem.clone()) {
+                    return Err(io::fail(
+                        Diagnostic::error(
+                            "amlc::cli::duplicate-stem",
+                            format!("two configs would both write {}", dir.join(&stem).display()),
+                        )
+                        .with_help(
+                            "rename one of the config files: outputs are named after the file stem",
+                        ),
+                    ));
+                }
+                Some(match args.target {
+                    Target::Yaml => dir.join(format!("{stem}.yaml")),
+                    _ => dir.join(stem),
+                })
+            }
+            (out, _) => out.clone(),
+        };
+        let validated = match io::load(config.map(PathBuf::as_path), true) {
+            Ok(v) => v,
+            Err(_) => {
+                failed = true;
+                continue;
+            }
+        };
+        match amlc::build(&validated, &catalog) {
+            Ok(build) => {
+                print_secret_notes(&build.secrets, config.map(PathBuf::as_path));
+                jobs.push(Job {
+                    output: output(&build, args.target),
+                    path,
+                });
+            }
+            Err(d) => {
+                io::print_diagnostics(&d);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(ExitStatus::Invalid);
+    }
+    Ok(jobs)
+}
+
+fn output(build: &Build, target: Target) -> Output {
+    match target {
+        Target::Dir => Output::Dir(emit::dir_files(&build.objects)),
+        _ => Output::Stream(emit::yaml_stream(&build.objects)),
+    }
+}
+
+/// The built-in components plus a user's `--components DIR`, which adds or replaces folders.
+fn load_catalog(user_dir: Option<&Path>) -> Result<Catalog, Vec<Diagnostic>> {
+    let catalog = Catalog::embedded()?;
+    let Some(dir) = user_dir else {
+        return Ok(catalog);
+    };
+    let shown = dir.display().to_string();
+    if !dir.is_dir() {
+        return Err(vec![
+            Diagnostic::error(
+                "amlc::io::components-folder",
+                format!("--components {shown} is not a folder"),
+            )
+            .with_help("pass a folder holding <name>/component.yaml and <name>/templates/"),
+        ]);
+    }
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Diagnostic::error(
+                    "amlc::io::components-folder",
+                    format!("cannot read {shown}: {e}"),
+                ));
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(dir) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        if rel.split('/').any(|part| part.starts_with('.')) {
+            continue;
+        }
+        match std::fs::read(entry.path()).map(String::from_utf8) {
+            Ok(Ok(text)) => files.push((rel, text)),
+            Ok(Err(_)) => problems.push(Diagnostic::error(
+                "amlc::io::components-folder",
+                format!("{shown}/{rel} is not UTF-8 text"),
+            )),
+            Err(e) => problems.push(Diagnostic::error(
+                "amlc::io::components-folder",
+                format!("cannot read {shown}/{rel}: {}", io::io_reason(&e)),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(catalog.with_overrides(Catalog::from_files(&shown, &files, Origin::User)?))
+}
+
+/// `-c` values with globs (`*`, `?` in the file name) expanded, in order.
+fn expand_configs(patterns: &[String]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let path = Path::new(pattern);
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !file.contains(['*', '?']) {
+            out.push(path.to_path_buf());
+            continue;
+        }
+        let dir = io::config_dir(path);
+        let mut matches: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| {
+                Diagnostic::error(
+                    "amlc::io::unreadable",
+                    format!("cannot read {}: {}", dir.display(), io::io_reason(&e)),
+                )
+            })?
+            .flatten()
+            .filter(|e| e.path().is_file() && wildcard(&file, &e.file_name().to_string_lossy()))
+            .map(|e| {
+                if path.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
+                    dir.join(e.file_name())
+                } else {
+                    PathBuf::from(e.file_name())
+                }
+            })
+            .collect();
+        if matches.is_empty() {
+            return Err(Diagnostic::error(
+                "amlc::io::no-match",
+                format!("-c {pattern} matches no file"),
+            ));
+        }
+        matches.sort();
+        out.extend(matches);
+    }
+    Ok(out)
+}
+
+/// Shell-style matching of `*` (any run) and `?` (one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
+}
+
+/// The YAML never carries key material: tell the user how to create the Secret it names.
+fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
+    let base = config.map(io::config_dir);
+    let shown = |file: &str| match &base {
+        Some(dir) if dir != Path::new(".") => dir.join(file).display().to_string(),
+        _ => file.to_owned(),
+    };
+    for s in secrets {
+        eprintln!(
+            "note: azureml-fe serves HTTPS with Secret {name} in {ns}; the YAML references it but never holds the key. Create it with:\n  kubectl create secret tls {name} -n {ns} --cert {cert} --key {key}",
+            name = s.name,
+            ns = s.namespace,
+            cert = shown(&s.cert_file),
+            key = shown(&s.key_file),
+        );
+    }
+}
+
+fn write(jobs: &[Job]) -> ExitStatus {
+    for job in jobs {
+        let result = match (&job.output, &job.path) {
+            (Output::Stream(text), None) => {
+                io::print_stdout(text);
+                Ok(())
+            }
+            (Output::Stream(text), Some(path)) => write_stream(path, text),
+            (Output::Dir(files), Some(dir)) => write_dir(dir, files),
+            // plan_jobs refuses --target dir without -o.
+            (Output::Dir(_), None) => Ok(()),
+        };
+        if let Err(d) = result {
+            return io::fail(d);
+        }
+    }
+    ExitStatus::Success
+}
+
+fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {
+    let (is, want, hint) = if want_file {
+        (
+            "a folder",
+            "a file",
+            "the yaml target writes one file: give a file path, or use --target dir for a folder",
+        )
+    } else {
+        (
+            "a file",
+            "a folder",
+            "--target dir writes a folder: give a folder path, or use --target yaml for one file",
+        )
+    };
+    Diagnostic::error(
+        "amlc::cli::output-kind",
+        format!("{} is {is}, but this target writes {want}", path.display()),
+    )
+    .with_help(hint)
+}
+
+fn write_stream(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    if path.is_dir() {
+        return Err(wrong_kind(path, true));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir(parent)?;
+    }
+    io::write_atomic(path, text.as_bytes())
+}
+
+fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Diagnostic::error(
+            "amlc::io::write",
+            format!("cannot create {}: {}", dir.display(), io::io_reason(&e)),
+        )
+    })
+}
+
+/// The file names the previous run's kustomization.yaml lists.
+fn previous_files(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join(emit::KUSTOMIZATION))
+        .map(|t| emit::listed_files(&t))
+        .unwrap_or_default()
+}
+
+/// Files in the folder that amlc neither writes now nor wrote before.
+fn foreign_files(dir: &Path, ours: &BTreeSet<&str>, previous: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !ours.contains(n.as_str()) && !previous.contains(n))
+        .collect();
+    out.sort();
+    out
+}
+
+fn warn_foreign(dir: &Path, foreign: &[String]) {
+    if foreign.is_empty() {
+        return;
+    }
+    io::print_diagnostics(&[Diagnostic::warning(
+        "amlc::build::foreign-files",
+        format!(
+            "{} holds files amlc did not write; left alone: {}",
+            dir.display(),
+            foreign.join(", ")
+        ),
+    )
+    .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization")]);
+}
+
+/// Writes the file set: every file into a temporary folder inside DIR first, then renamed
+/// into place (kustomization.yaml last), then files an earlier run wrote that are no longer
+/// rendered are removed. Files amlc never wrote stay, named in a warning.
+fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
+    if dir.is_file() {
+        return Err(wrong_kind(dir, false));
+    }
+    create_dir(dir)?;
+    let fail = |what: String, e: &std::io::Error| {
+        Diagnostic::error(
+            "amlc::io::write",
+            format!(
+                "cannot write {}: {what}: {}",
+                dir.display(),
+                io::io_reason(e)
+            ),
+        )
+    };
+    let previous = previous_files(dir);
+    let staging = tempfile::Builder::new()
+        .prefix(".amlc-")
+        .tempdir_in(dir)
+        .map_err(|e| fail("cannot create a temporary folder".into(), &e))?;
+    for (name, text) in files {
+        std::fs::write(staging.path().join(name), text)
+            .map_err(|e| fail(format!("cannot stage {name}"), &e))?;
+    }
+    for (name, _) in files {
+        std::fs::rename(staging.path().join(name), dir.join(name))
+            .map_err(|e| fail(format!("cannot move {name} into place"), &e))?;
+    }
+    let ours: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for stale in previous.iter().filter(|n| !ours.contains(n.as_str())) {
+        // Only plain file names: a hand-edited kustomization must not make amlc delete
+        // anything outside the folder.
+        if !stale.contains(['/', '\\']) && !stale.starts_with('.') {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+    }
+    warn_foreign(dir, &foreign_files(dir, &ours, &previous));
+    Ok(())
+}
+
+/// Lines of a unified diff shown on stderr before it is cut short.
+const DIFF_LINES: usize = 40;
+
+fn short_diff(path: &str, old: &str, new: &str) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(2)
+        .header(path, "amlc build")
+        .to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = lines
+        .iter()
+        .take(DIFF_LINES)
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    if lines.len() > DIFF_LINES {
+        out.push_str(&format!(
+            "... {} more diff lines\n",
+            lines.len() - DIFF_LINES
+        ));
+    }
+    out
+}
+
+fn check(jobs: &[Job]) -> ExitStatus {
+    let mut differs = false;
+    for job in jobs {
+        let Some(path) = &job.path else { continue };
+        let result = match &job.output {
+            Output::Stream(text) => check_stream(path, text),
+            Output::Dir(files) => check_dir(path, files),
+        };
+        match result {
+            Ok(same) => differs |= !same,
+            Err(d) => return io::fail(d),
+        }
+    }
+    if differs {
+        ExitStatus::Differs
+    } else {
+        ExitStatus::Success
+    }
+}
+
+fn check_stream(path: &Path, text: &str) -> Result<bool, Diagnostic> {
+    if path.is_dir() {
+        return Err(wrong_kind(path, true));
+    }
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(old) if old == text => Ok(true),
+        Ok(old) => {
+            eprintln!("{shown} is not what amlc build would write now:");
+            eprint!("{}", short_diff(&shown, &old, text));
+            Ok(false)
+        }
+        Err(_) => {
+            eprintln!("{shown} is missing: amlc build would write it");
+            Ok(false)
+        }
+    }
+}
+
+fn check_dir(dir: &Path, files: &[(String, String)]) -> Result<bool, Diagnostic> {
+    if dir.is_file() {
+        return Err(wrong_kind(dir, false));
+    }
+    let mut same = true;
+    for (name, text) in files {
+        let path = dir.join(name);
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(old) if old == *text => {}
+            Ok(old) => {
+                same = false;
+                eprintln!("{shown} is not what amlc build would write now:");
+                eprint!("{}", short_diff(&shown, &old, text));
+            }
+            Err(_) => {
+                same = false;
+                eprintln!("{shown} is missing: amlc build would write it");
+            }
+        }
+    }
+    let ours: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let previous = previous_files(dir);
+    for stale in previous.iter().filter(|n| !ours.contains(n.as_str())) {
+        if dir.join(stale).exists() {
+            same = false;
+            eprintln!(
+                "{} is stale: amlc no longer renders it and build would remove it",
+                dir.join(stale).display()
+            );
+        }
+    }
+    warn_foreign(dir, &foreign_files(dir, &ours, &previous));
+    Ok(same)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_like_a_shell() {
+        assert!(wildcard("*.yaml", "prod.yaml"));
+        assert!(wildcard("c?.yaml", "c1.yaml"));
+        assert!(!wildcard("*.yaml", "prod.yml"));
+        assert!(wildcard("*", ""));
+    }
+
+    #[test]
+    fn the_short_diff_is_cut_short() {
+        let old: String = (0..100).map(|i| format!("{i}\n")).collect();
+        let diff = short_diff("x", &old, "");
+        assert!(diff.lines().count() <= DIFF_LINES + 1);
+        assert!(diff.ends_with("more diff lines\n"));
+    }
 }

@@ -21,19 +21,12 @@ use super::io;
 /// How rendered objects are produced from a validated config.
 pub type RenderFn<'a> = &'a dyn Fn(&Validated) -> Result<Vec<Value>, Vec<Diagnostic>>;
 
-// ---- TEMPORARY BRIDGE ---------------------------------------------------------------
-/// The rendered objects of a config, in install order.
-///
-/// TEMPORARY: `amlc build`'s renderer lives on another branch. When merging, replace this
-/// body with a call to the renderer (the same objects `amlc build --target yaml` prints,
-/// as `serde_json::Value`s). Nothing else in `amlc diff` needs to change.
-pub fn render_objects(_validated: &Validated) -> Result<Vec<Value>, Vec<Diagnostic>> {
-    Err(vec![Diagnostic::error(
-        "amlc::cli::unavailable",
-        "rendering is not wired yet: amlc diff needs the renderer of amlc build",
-    )])
+/// The rendered objects of a config, in install order: exactly what `amlc build --target
+/// yaml` prints, as values.
+pub fn render_objects(validated: &Validated) -> Result<Vec<Value>, Vec<Diagnostic>> {
+    let catalog = amlc::catalog::Catalog::embedded()?;
+    amlc::build(validated, &catalog).map(|b| b.objects)
 }
-// ---- END TEMPORARY BRIDGE -----------------------------------------------------------
 
 pub fn run(args: &DiffArgs) -> ExitStatus {
     run_with(args, &render_objects)

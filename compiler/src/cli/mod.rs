@@ -2,7 +2,6 @@
 //! One small module per subcommand; shared I/O lives in `io`.
 
 pub mod args;
-#[allow(dead_code, reason = "wired into `amlc build --target arm` by the lead")]
 mod arm;
 mod build;
 mod diff;

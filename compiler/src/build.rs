@@ -1,0 +1,86 @@
+//! The top-level compile: a validated config and the component catalog in, the extension's
+//! objects (in install order) out. Reads like the pipeline in DESIGN.md; each stage is its
+//! own module. Reads no files, environment or clock, and prints nothing.
+
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::plan::{self, NAMESPACE, Plan};
+use crate::validate::Validated;
+use crate::{order, render, transform};
+
+/// What a build produces.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// The plan the objects were rendered from (components, replicas, resources).
+    pub plan: Plan,
+    /// Every object, final, in install order.
+    pub objects: Vec<Value>,
+    /// Secrets the objects reference that amlc must not write (key material): the CLI
+    /// tells the user how to create them.
+    pub secrets: Vec<SecretToCreate>,
+}
+
+/// A TLS Secret referenced by name, to be created from the config's certificate files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretToCreate {
+    pub name: String,
+    pub namespace: String,
+    /// As written in the config (relative to the config file).
+    pub cert_file: String,
+    pub key_file: String,
+}
+
+/// Compiles a validated config.
+pub fn build(validated: &Validated, catalog: &Catalog) -> Result<Build, Vec<Diagnostic>> {
+    build_config(&validated.config, catalog)
+}
+
+/// Compiles a config (one that passed validation).
+pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Diagnostic>> {
+    let plan = plan::plan(config, catalog)?;
+    let objects = render::render(&plan, catalog)?;
+    let objects = transform::apply(objects, &transform_settings(config));
+    let objects = order::sort(objects).into_iter().map(|o| o.value).collect();
+    Ok(Build {
+        secrets: secrets_to_create(config, &plan),
+        plan,
+        objects,
+    })
+}
+
+fn transform_settings(config: &Config) -> transform::Settings {
+    transform::Settings {
+        namespace: NAMESPACE.to_owned(),
+        instance: config.name().to_owned(),
+        node_selector: config.node_selector.clone(),
+        tolerations: plan::system_tolerations(config),
+        registry: config.images.registry.clone(),
+    }
+}
+
+/// HTTPS on azureml-fe from certificate files: the YAML never embeds the key, so the
+/// Secret it references must be created from the files by hand.
+fn secrets_to_create(config: &Config, plan: &Plan) -> Vec<SecretToCreate> {
+    let Some(ssl) = &config.inference.ssl else {
+        return Vec::new();
+    };
+    let (Some(cert), Some(key)) = (&ssl.cert_file, &ssl.key_file) else {
+        return Vec::new();
+    };
+    if plan.component("azureml-fe-v2").is_none() {
+        return Vec::new();
+    }
+    let name = plan.context["inference"]["ssl"]["secretName"]
+        .as_str()
+        .unwrap_or(plan::DEFAULT_TLS_SECRET)
+        .to_owned();
+    vec![SecretToCreate {
+        name,
+        namespace: NAMESPACE.to_owned(),
+        cert_file: cert.clone(),
+        key_file: key.clone(),
+    }]
+}

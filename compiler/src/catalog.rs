@@ -1,0 +1,565 @@
+//! The component catalog: every `components/<name>/` folder (metadata, templates, CRDs),
+//! built-in (embedded at build time) or from a user's `--components DIR`, checked before
+//! use so a broken folder is a located error, never a panic mid-render.
+//!
+//! It does not read files (the CLI hands it `(path, text)` pairs), decide which
+//! components are on (`plan`), or render templates (`render`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Source};
+
+/// Which training/inference feature a component serves (DESIGN.md: the component table
+/// and the totals table decide it where the seed resource table swaps its columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feature {
+    Training,
+    Inference,
+    Both,
+}
+
+/// Replicas as a component declares them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReplicasMeta {
+    /// A fixed count.
+    Count(u32),
+    /// `perNode`: one pod per node (DaemonSets).
+    Word(String),
+    /// One count per profile (azureml-fe-v2: 1 for test, 3 for production).
+    ByProfile { test: u32, production: u32 },
+}
+
+/// The spelling of one-pod-per-node replicas in component.yaml.
+pub const PER_NODE: &str = "perNode";
+
+/// CPU and memory in the seed's units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Amount {
+    pub cpu_millicores: u64,
+    pub memory_mib: u64,
+}
+
+impl std::ops::Add for Amount {
+    type Output = Amount;
+    fn add(self, o: Amount) -> Amount {
+        Amount {
+            cpu_millicores: self.cpu_millicores + o.cpu_millicores,
+            memory_mib: self.memory_mib + o.memory_mib,
+        }
+    }
+}
+
+impl Amount {
+    pub fn times(self, n: u64) -> Amount {
+        Amount {
+            cpu_millicores: self.cpu_millicores * n,
+            memory_mib: self.memory_mib * n,
+        }
+    }
+}
+
+/// `{cpu: 50m, memory: 256Mi}` as written in component.yaml.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmountMeta {
+    pub cpu: String,
+    pub memory: String,
+}
+
+impl AmountMeta {
+    /// Parses the seed's units only (`m` and `Mi`), so a number in component.yaml reads
+    /// the same as the seed's "Recommended resource planning" column it was copied from.
+    pub fn parse(&self) -> Result<Amount, String> {
+        let cpu = self
+            .cpu
+            .strip_suffix('m')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("cpu `{}` must be millicores, e.g. 50m", self.cpu))?;
+        let memory = self
+            .memory
+            .strip_suffix("Mi")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("memory `{}` must be MiB, e.g. 256Mi", self.memory))?;
+        Ok(Amount {
+            cpu_millicores: cpu,
+            memory_mib: memory,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesMeta {
+    pub requests: AmountMeta,
+    pub limits: AmountMeta,
+}
+
+/// Requests and limits of one pod (or one container), parsed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub requests: Amount,
+    pub limits: Amount,
+}
+
+impl Resources {
+    pub fn times(self, n: u64) -> Resources {
+        Resources {
+            requests: self.requests.times(n),
+            limits: self.limits.times(n),
+        }
+    }
+}
+
+impl std::ops::Add for Resources {
+    type Output = Resources;
+    fn add(self, o: Resources) -> Resources {
+        Resources {
+            requests: self.requests + o.requests,
+            limits: self.limits + o.limits,
+        }
+    }
+}
+
+impl ResourcesMeta {
+    pub fn parse(&self) -> Result<Resources, String> {
+        Ok(Resources {
+            requests: self.requests.parse()?,
+            limits: self.limits.parse()?,
+        })
+    }
+}
+
+/// The workload a component runs, as component.yaml declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkloadMeta {
+    /// Deployment, DaemonSet, StatefulSet or Job.
+    pub kind: String,
+    /// A minijinja template, e.g. `{{ name }}-kube-state-metrics`.
+    pub name: String,
+    pub replicas: ReplicasMeta,
+    /// Whether it is an extension system pod (tolerates the `overall` and `system` taints).
+    pub system_pod: bool,
+    /// Image name under `mcr.microsoft.com/azureml/amlarc/docker/`.
+    pub image: String,
+    /// Requests and limits of one pod.
+    pub resources: ResourcesMeta,
+    /// Whether `resources` are the seed's "Recommended resource planning" figures.
+    pub resources_from_seed: bool,
+    /// Per-container split of `resources` for pods with several containers; must sum to it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub containers: BTreeMap<String, ResourcesMeta>,
+}
+
+/// `components/<name>/component.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentMeta {
+    pub description: String,
+    pub feature: Feature,
+    /// The config field that turns the component off (e.g. `monitoring.prometheusOperator`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional_flag: Option<String>,
+    /// A minijinja expression over the build context; the component is on when it is true.
+    pub when: String,
+    /// The seed section its figures and shape come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_section: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadMeta>,
+    /// Anything chosen without a source, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Where a component folder came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    BuiltIn,
+    User,
+}
+
+impl Origin {
+    /// Who must fix a broken component: amlc's developers, or the user.
+    pub fn blame(self) -> &'static str {
+        match self {
+            Origin::BuiltIn => "this is a bug in amlc's built-in components; please report it",
+            Origin::User => "this is a problem in your --components folder, not in amlc",
+        }
+    }
+}
+
+/// A text file of a component folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// The path as shown to the user (`components/gateway/templates/gateway.yaml.j2`).
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: String,
+    pub meta: ComponentMeta,
+    pub origin: Origin,
+    /// Templates (`templates/*.yaml.j2`), in path order.
+    pub templates: Vec<File>,
+    /// CRDs (`crds/*.yaml`), plain YAML, in path order.
+    pub crds: Vec<File>,
+    /// Parsed resources of the workload, when there is one.
+    pub resources: Option<Resources>,
+    /// Parsed per-container resources (empty: the whole pod's go on its one container).
+    pub container_resources: BTreeMap<String, Resources>,
+}
+
+/// Every component, by folder name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    components: BTreeMap<String, Component>,
+}
+
+const METADATA: &str = "component.yaml";
+const TEMPLATE_SUFFIX: &str = ".yaml.j2";
+const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "DaemonSet", "StatefulSet", "Job"];
+
+impl Catalog {
+    /// The built-in components compiled into amlc.
+    pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
+        let files: Vec<(String, String)> = crate::embedded::under("components")
+            .filter_map(|(p, t)| {
+                p.strip_prefix("components/")
+                    .map(|rel| (rel.to_owned(), t.to_owned()))
+            })
+            .collect();
+        Catalog::from_files("components", &files, Origin::BuiltIn)
+    }
+
+    /// Loads component folders from `(path relative to the components root, text)`
+    /// pairs. `root` is how the root is shown in errors. Every problem is reported at once.
+    pub fn from_files(
+        root: &str,
+        files: &[(String, String)],
+        origin: Origin,
+    ) -> Result<Catalog, Vec<Diagnostic>> {
+        let root = root.trim_end_matches('/');
+        let mut folders: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        for (rel, text) in files {
+            // Files at the root (a README) belong to no component.
+            if let Some((folder, inner)) = rel.split_once('/') {
+                folders
+                    .entry(folder)
+                    .or_default()
+                    .push((inner, text.as_str()));
+            }
+        }
+        let mut diagnostics = Vec::new();
+        let mut components = BTreeMap::new();
+        for (folder, mut inner) in folders {
+            inner.sort();
+            match load_component(root, folder, &inner, origin) {
+                Ok(c) => {
+                    components.insert(folder.to_owned(), c);
+                }
+                Err(mut d) => diagnostics.append(&mut d),
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(Catalog { components })
+        } else {
+            Err(diagnostics)
+        }
+    }
+
+    /// The catalog with `user`'s folders added, replacing built-in folders of the same name.
+    pub fn with_overrides(mut self, user: Catalog) -> Catalog {
+        self.components.extend(user.components);
+        self
+    }
+
+    /// Components in name order.
+    pub fn components(&self) -> impl Iterator<Item = &Component> {
+        self.components.values()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Component> {
+        self.components.get(name)
+    }
+}
+
+fn load_component(
+    root: &str,
+    folder: &str,
+    files: &[(&str, &str)],
+    origin: Origin,
+) -> Result<Component, Vec<Diagnostic>> {
+    let path = |inner: &str| format!("{root}/{folder}/{inner}");
+    let invalid = |code: &'static str, message: String| {
+        Diagnostic::error(code, message).with_help(origin.blame())
+    };
+    let Some((_, meta_text)) = files.iter().find(|(p, _)| *p == METADATA) else {
+        return Err(vec![invalid(
+            "amlc::component::missing-metadata",
+            format!("component folder {root}/{folder} has no {METADATA}"),
+        )]);
+    };
+    let meta_source = Source::new(path(METADATA), *meta_text);
+    let meta: ComponentMeta = serde_yaml_ng::from_str(meta_text).map_err(|e| {
+        let mut d = invalid(
+            "amlc::component::invalid-metadata",
+            format!("{}: {}", meta_source.name, yaml_message(&e)),
+        );
+        if let Some(loc) = e.location() {
+            d = d.at(&meta_source, meta_source.span(loc.index(), 1), "here");
+        } else {
+            d = d.in_source(&meta_source);
+        }
+        vec![d]
+    })?;
+
+    let mut diagnostics = Vec::new();
+    let mut problem = |message: String| {
+        diagnostics.push(
+            invalid(
+                "amlc::component::invalid-metadata",
+                format!("{}: {message}", meta_source.name),
+            )
+            .in_source(&meta_source),
+        );
+    };
+    let env = minijinja::Environment::new();
+    if let Err(e) = env.compile_expression(&meta.when) {
+        problem(format!(
+            "`when: {}` is not a valid expression: {e}",
+            meta.when
+        ));
+    }
+    let mut resources = None;
+    let mut container_resources = BTreeMap::new();
+    if let Some(w) = &meta.workload {
+        if !WORKLOAD_KINDS.contains(&w.kind.as_str()) {
+            problem(format!(
+                "workload kind `{}` is not one of {}",
+                w.kind,
+                WORKLOAD_KINDS.join(", ")
+            ));
+        }
+        if let Err(e) = env.template_from_str(&w.name) {
+            problem(format!(
+                "workload name `{}` is not a valid template: {e}",
+                w.name
+            ));
+        }
+        if let ReplicasMeta::Word(word) = &w.replicas
+            && word != PER_NODE
+        {
+            problem(format!(
+                "replicas `{word}` must be a number, `{PER_NODE}` or {{test: N, production: N}}"
+            ));
+        }
+        match w.resources.parse() {
+            Ok(pod) => {
+                resources = Some(pod);
+                let mut sum = Resources::default();
+                for (name, r) in &w.containers {
+                    match r.parse() {
+                        Ok(r) => {
+                            sum = sum + r;
+                            container_resources.insert(name.clone(), r);
+                        }
+                        Err(e) => problem(format!("containers.{name}: {e}")),
+                    }
+                }
+                if !w.containers.is_empty() && sum != pod {
+                    problem(
+                        "the containers' resources do not add up to the workload's resources"
+                            .into(),
+                    );
+                }
+            }
+            Err(e) => problem(format!("resources: {e}")),
+        }
+    }
+
+    let mut templates = Vec::new();
+    let mut crds = Vec::new();
+    for (inner, text) in files {
+        if let Some(file) = inner.strip_prefix("templates/") {
+            if !file.ends_with(TEMPLATE_SUFFIX) || file.contains('/') {
+                continue;
+            }
+            let f = File {
+                path: path(inner),
+                text: (*text).to_owned(),
+            };
+            if let Err(e) = env.template_from_named_str(&f.path, &f.text) {
+                diagnostics.push(template_diagnostic(&f, &e, origin));
+            }
+            templates.push(f);
+        } else if let Some(file) = inner.strip_prefix("crds/") {
+            if !(file.ends_with(".yaml") || file.ends_with(".yml")) || file.contains('/') {
+                continue;
+            }
+            let f = File {
+                path: path(inner),
+                text: (*text).to_owned(),
+            };
+            let is_crd = serde_yaml_ng::from_str::<serde_json::Value>(&f.text)
+                .map(|v| crate::object::kind(&v) == "CustomResourceDefinition");
+            match is_crd {
+                Ok(true) => crds.push(f),
+                Ok(false) => diagnostics.push(invalid(
+                    "amlc::component::invalid-crd",
+                    format!("{} is not a CustomResourceDefinition", f.path),
+                )),
+                Err(e) => diagnostics.push(invalid(
+                    "amlc::component::invalid-crd",
+                    format!("{}: {}", f.path, yaml_message(&e)),
+                )),
+            }
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(Component {
+            name: folder.to_owned(),
+            meta,
+            origin,
+            templates,
+            crds,
+            resources,
+            container_resources,
+        })
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// A template error located with minijinja's own line information.
+pub fn template_diagnostic(file: &File, e: &minijinja::Error, origin: Origin) -> Diagnostic {
+    let source = Source::new(file.path.clone(), file.text.clone());
+    let mut d = Diagnostic::error(
+        "amlc::component::template",
+        format!(
+            "{}{}: {}",
+            file.path,
+            e.line().map(|l| format!(":{l}")).unwrap_or_default(),
+            e.detail().unwrap_or(&e.kind().to_string())
+        ),
+    )
+    .with_help(origin.blame());
+    match e.line() {
+        Some(line) => {
+            let (offset, len) = line_range(&file.text, line);
+            d = d.at(&source, source.span(offset, len), e.kind().to_string());
+        }
+        None => d = d.in_source(&source),
+    }
+    d
+}
+
+/// Byte offset and length of a 1-based line.
+pub fn line_range(text: &str, line: usize) -> (usize, usize) {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (offset, l.trim_end_matches('\n').len().max(1));
+        }
+        offset += l.len();
+    }
+    (text.len(), 0)
+}
+
+/// A YAML error's message without serde_yaml_ng's trailing location (we show our own).
+pub fn yaml_message(e: &serde_yaml_ng::Error) -> String {
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect()
+    }
+
+    const META: &str = "description: d\nfeature: both\nwhen: \"true\"\n";
+
+    #[test]
+    fn built_in_components_load() {
+        let catalog = Catalog::embedded().unwrap_or_else(|d| panic!("{d:#?}"));
+        assert!(catalog.get("gateway").is_some());
+    }
+
+    #[test]
+    fn a_folder_without_metadata_is_located() {
+        let err = Catalog::from_files(
+            "mine",
+            &files(&[("x/templates/a.yaml.j2", "kind: A")]),
+            Origin::User,
+        )
+        .unwrap_err();
+        assert_eq!(err[0].code, "amlc::component::missing-metadata");
+        assert!(err[0].message.contains("mine/x"));
+        assert!(err[0].help.as_deref().unwrap().contains("--components"));
+    }
+
+    #[test]
+    fn unknown_metadata_fields_point_at_their_line() {
+        let err = Catalog::from_files(
+            "mine",
+            &files(&[(
+                "x/component.yaml",
+                "description: d\nfeature: both\nwhen: x\nbogus: 1\n",
+            )]),
+            Origin::User,
+        )
+        .unwrap_err();
+        assert_eq!(err[0].primary.as_ref().unwrap().span.line, 4);
+    }
+
+    #[test]
+    fn template_syntax_errors_name_file_and_line() {
+        let err = Catalog::from_files(
+            "mine",
+            &files(&[
+                ("x/component.yaml", META),
+                ("x/templates/a.yaml.j2", "kind: A\nname: {{ oops \n"),
+            ]),
+            Origin::User,
+        )
+        .unwrap_err();
+        assert_eq!(err[0].code, "amlc::component::template");
+        assert!(err[0].message.starts_with("mine/x/templates/a.yaml.j2:2"));
+    }
+
+    #[test]
+    fn container_split_must_add_up() {
+        let meta = "description: d\nfeature: both\nwhen: \"true\"\nworkload:\n  kind: Deployment\n  name: x\n  replicas: 1\n  systemPod: true\n  image: x\n  resourcesFromSeed: false\n  resources: {requests: {cpu: 10m, memory: 10Mi}, limits: {cpu: 20m, memory: 20Mi}}\n  containers:\n    a: {requests: {cpu: 5m, memory: 10Mi}, limits: {cpu: 20m, memory: 20Mi}}\n";
+        let err = Catalog::from_files("mine", &files(&[("x/component.yaml", meta)]), Origin::User)
+            .unwrap_err();
+        assert!(err[0].message.contains("do not add up"));
+    }
+
+    #[test]
+    fn user_folders_override_built_in_ones() {
+        let user = Catalog::from_files(
+            "mine",
+            &files(&[("gateway/component.yaml", META)]),
+            Origin::User,
+        )
+        .unwrap();
+        let merged = Catalog::embedded().unwrap().with_overrides(user);
+        assert_eq!(merged.get("gateway").unwrap().origin, Origin::User);
+        assert!(merged.get("gateway").unwrap().templates.is_empty());
+    }
+}

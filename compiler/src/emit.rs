@@ -1,0 +1,358 @@
+//! Output shapes (DESIGN.md, "Output shapes"): the YAML stream and the `--target dir` file
+//! set with its `kustomization.yaml`. Pure: returns text and file names, writes nothing.
+//!
+//! Keys are sorted at every level, documents are separated by `---`, lines end in LF and
+//! the text ends with one newline, so the same objects always give the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::object;
+
+/// A copy of a value with every object's keys in sorted order, whatever map type
+/// serde_json was built with.
+pub fn sorted(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, sorted(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Compact JSON with sorted keys: the form hashed for checksums.
+pub fn canonical_json(v: &Value) -> String {
+    serde_json::to_string(&sorted(v)).unwrap_or_default()
+}
+
+/// One object as a YAML document (no `---`), ending in a newline.
+pub fn yaml_document(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
+        Value::Array(items) if !items.is_empty() => write_list(&mut out, items, 0),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+// amlc writes YAML itself rather than through a serialiser, so the bytes are fixed by this
+// module alone, and so every scalar is unambiguous to YAML 1.1 readers too (kubectl's
+// go-yaml reads `yes`, `on`, `=` and `1:30` as non-strings): a string is written plain
+// only when it cannot be read as anything else, otherwise double-quoted (JSON escapes
+// are valid YAML), and multi-line strings as literal blocks.
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, depth: usize) {
+    let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+    for (k, v) in sorted {
+        indent(out, depth);
+        out.push_str(&string(k));
+        out.push(':');
+        write_value(out, v, depth);
+    }
+}
+
+fn write_list(out: &mut String, items: &[Value], depth: usize) {
+    for item in items {
+        indent(out, depth);
+        out.push('-');
+        match item {
+            Value::Object(map) if !map.is_empty() => {
+                // The first key goes on the dash's line; the rest line up under it.
+                let mut inner = String::new();
+                write_map(&mut inner, map, depth + 2);
+                out.push(' ');
+                out.push_str(&inner[depth + 2..]);
+            }
+            Value::Array(list) if !list.is_empty() => {
+                out.push('\n');
+                write_list(out, list, depth + 2);
+            }
+            other => write_inline(out, other, depth + 2),
+        }
+    }
+}
+
+/// After `key:`: a nested block on the next lines, or ` scalar` on this one.
+fn write_value(out: &mut String, v: &Value, depth: usize) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_map(out, map, depth + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_list(out, items, depth);
+        }
+        other => write_inline(out, other, depth + 2),
+    }
+}
+
+fn write_inline(out: &mut String, v: &Value, block_indent: usize) {
+    if let Value::String(s) = v
+        && let Some(block) = literal_block(s, block_indent)
+    {
+        out.push(' ');
+        out.push_str(&block);
+        return;
+    }
+    out.push(' ');
+    out.push_str(&scalar(v));
+    out.push('\n');
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => string(s),
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+    }
+}
+
+/// A string as a plain scalar when nothing else can be read from it, else double-quoted.
+fn string(s: &str) -> String {
+    if is_plain_safe(s) {
+        s.to_owned()
+    } else {
+        serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    }
+}
+
+/// Words YAML 1.1 or 1.2 reads as booleans or null (compared case-insensitively).
+const RESERVED: &[&str] = &[
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+];
+
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == '/' || first.is_ascii_digit()) {
+        return false;
+    }
+    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " ._/:@+=,-".contains(c))
+    {
+        return false;
+    }
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+        return false;
+    }
+    // Anything number-like (ints, floats, hex, octal, 1.1's sexagesimal 1:30, 1_000) is
+    // quoted; a digit-led string with another letter (100m, 2Gi, 30s) cannot be a number.
+    if first.is_ascii_digit() {
+        return s
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && !"eExXoObBaAcCdDfF".contains(c));
+    }
+    true
+}
+
+/// A multi-line string as a literal block (`|`, `|-` or `|+`), when it can be one.
+fn literal_block(s: &str, block_indent: usize) -> Option<String> {
+    if !s.contains('\n')
+        || s.starts_with([' ', '\n'])
+        || s.chars().any(|c| c.is_control() && c != '\n')
+    {
+        return None;
+    }
+    let body = s.trim_end_matches('\n');
+    let chomp = match s.len() - body.len() {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let mut out = format!("|{chomp}\n");
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            indent(&mut out, block_indent);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    // Keep-chomping: the extra trailing newlines are empty lines of the block.
+    for _ in 1..(s.len() - body.len()) {
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The YAML stream: documents separated by `---` lines.
+pub fn yaml_stream(objects: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&yaml_document(v));
+    }
+    out
+}
+
+/// The kustomize-style file name of an object: `<group>_<version>_<kind>_<name>.yaml` in
+/// lower case, the core group left out (`v1_service_azureml-fe.yaml`).
+pub fn file_name(v: &Value, with_namespace: bool) -> String {
+    let api = object::api_version(v).replace('/', "_");
+    let mut name = format!("{api}_{}_{}.yaml", object::kind(v), object::name(v));
+    if with_namespace && let Some(ns) = object::namespace(v) {
+        name = format!("{ns}_{name}");
+    }
+    name.to_lowercase()
+}
+
+/// The name of the kustomization file; its `resources` list is the record of which files
+/// in the folder are amlc's.
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+
+/// The `--target dir` file set: (file name, contents) in install order, then
+/// `kustomization.yaml`. Objects whose plain names would collide get their namespace as a
+/// prefix.
+pub fn dir_files(objects: &[Value]) -> Vec<(String, String)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for v in objects {
+        *counts.entry(file_name(v, false)).or_default() += 1;
+    }
+    let mut files: Vec<(String, String)> = objects
+        .iter()
+        .map(|v| {
+            let plain = file_name(v, false);
+            let collides = counts.get(&plain).is_some_and(|n| *n > 1);
+            (file_name(v, collides), yaml_document(v))
+        })
+        .collect();
+    let resources: Vec<Value> = files
+        .iter()
+        .map(|(n, _)| Value::String(n.clone()))
+        .collect();
+    // kustomize re-sorts resources by kind unless told to keep the listed (install) order.
+    let kustomization = serde_json::json!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": resources,
+        "sortOptions": {"order": "fifo"},
+    });
+    files.push((KUSTOMIZATION.to_owned(), yaml_document(&kustomization)));
+    files
+}
+
+/// The file names a `kustomization.yaml` lists (what an earlier run wrote).
+pub fn listed_files(kustomization: &str) -> Vec<String> {
+    serde_yaml_ng::from_str::<Value>(kustomization)
+        .ok()
+        .and_then(|v| {
+            v.get("resources").and_then(Value::as_array).map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_stream_separates_documents_and_sorts_keys() {
+        let out = yaml_stream(&[
+            json!({"kind": "A", "apiVersion": "v1", "metadata": {"name": "a"}}),
+            json!({"kind": "B", "apiVersion": "v1", "metadata": {"name": "b"}}),
+        ]);
+        assert_eq!(
+            out,
+            "apiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n"
+        );
+    }
+
+    #[test]
+    fn strings_that_look_like_other_types_stay_strings() {
+        let tricky = json!({
+            "a": "true", "b": "1", "c": "", "d": "null", "e": "yes", "f": "On", "g": "=",
+            "h": "1:30", "i": "0x1F", "j": "1e3", "k": "-v=4", "l": "a: b", "m": "x #y",
+            "n": "1.1.35", "o": "*", "p": "~", "q": "<<", "r": " lead", "s": "tail:",
+        });
+        let out = yaml_document(&tricky);
+        let back: Value = serde_yaml_ng::from_str(&out).unwrap();
+        assert_eq!(back, tricky);
+        for quoted in ["\"yes\"", "\"=\"", "\"1:30\"", "\"On\""] {
+            assert!(out.contains(quoted), "{quoted} in {out}");
+        }
+    }
+
+    #[test]
+    fn plain_where_nothing_else_can_be_read() {
+        let out = yaml_document(
+            &json!({"cpu": "100m", "mem": "2Gi", "img": "mcr.microsoft.com/a/b:1.1.35", "s": "30s"}),
+        );
+        assert_eq!(
+            out,
+            "cpu: 100m\nimg: mcr.microsoft.com/a/b:1.1.35\nmem: 2Gi\ns: 30s\n"
+        );
+    }
+
+    #[test]
+    fn nested_maps_lists_and_blocks_round_trip() {
+        let v = json!({
+            "a": {"b": [1, {"c": "d", "e": [true, null]}, [], {}], "empty": {}},
+            "block": "line one\n  indented\n\nlast\n",
+            "noeol": "x\ny",
+            "keep": "x\n\n",
+            "list": [["a", "b"], "c\nd\n"],
+        });
+        let out = yaml_document(&v);
+        let back: Value = serde_yaml_ng::from_str(&out).unwrap();
+        assert_eq!(back, v, "{out}");
+        assert!(
+            out.contains("block: |\n  line one\n    indented\n\n  last\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn file_names_follow_kustomize() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gateway", "namespace": "azureml"}});
+        let s = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "azureml-fe"}});
+        assert_eq!(file_name(&d, false), "apps_v1_deployment_gateway.yaml");
+        assert_eq!(file_name(&s, false), "v1_service_azureml-fe.yaml");
+    }
+
+    #[test]
+    fn colliding_names_get_the_namespace_prefix() {
+        let a = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "x", "namespace": "azureml"}});
+        let b = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "x", "namespace": "default"}});
+        let c = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}});
+        let files = dir_files(&[a, b, c]);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "azureml_v1_persistentvolumeclaim_x.yaml",
+                "default_v1_persistentvolumeclaim_x.yaml",
+                "v1_configmap_x.yaml",
+                "kustomization.yaml"
+            ]
+        );
+        assert_eq!(listed_files(&files[3].1).len(), 3);
+    }
+}

@@ -1,0 +1,95 @@
+//! One rendered Kubernetes object and the few accessors every later stage needs
+//! (identity, pod templates). Objects are plain `serde_json::Value`s so transforms,
+//! emitters and the diff share one representation; this module does not change them.
+
+use serde_json::Value;
+
+/// A rendered object and the component that rendered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// The component folder name (`gateway`, `azureml-fe-v2`, ...).
+    pub component: String,
+    pub value: Value,
+}
+
+impl Object {
+    pub fn new(component: impl Into<String>, value: Value) -> Self {
+        Object {
+            component: component.into(),
+            value,
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        kind(&self.value)
+    }
+
+    pub fn name(&self) -> &str {
+        name(&self.value)
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        namespace(&self.value)
+    }
+}
+
+pub fn kind(v: &Value) -> &str {
+    v.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn api_version(v: &Value) -> &str {
+    v.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The API group: the part of `apiVersion` before `/`, empty for the core group.
+pub fn group(v: &Value) -> &str {
+    api_version(v).rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+pub fn name(v: &Value) -> &str {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+pub fn namespace(v: &Value) -> Option<&str> {
+    v.pointer("/metadata/namespace").and_then(Value::as_str)
+}
+
+/// The pod template of a workload, where the kind has one.
+pub fn pod_template(v: &Value) -> Option<&Value> {
+    match kind(v) {
+        "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" => {
+            v.pointer("/spec/template")
+        }
+        "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
+        _ => None,
+    }
+}
+
+/// The pod template of a workload, mutably.
+pub fn pod_template_mut(v: &mut Value) -> Option<&mut Value> {
+    match kind(v) {
+        "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" => {
+            v.pointer_mut("/spec/template")
+        }
+        "CronJob" => v.pointer_mut("/spec/jobTemplate/spec/template"),
+        _ => None,
+    }
+}
+
+/// A mutable JSON object at `key` inside `parent`, created when missing or null.
+/// Returns None when something else (a string, a list) is already there.
+pub fn object_entry<'a>(
+    parent: &'a mut Value,
+    key: &str,
+) -> Option<&'a mut serde_json::Map<String, Value>> {
+    let map = parent.as_object_mut()?;
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if slot.is_null() {
+        *slot = Value::Object(serde_json::Map::new());
+    }
+    slot.as_object_mut()
+}

@@ -1,0 +1,247 @@
+//! Rendering: each enabled component's templates (minijinja) -> YAML text -> objects, plus
+//! its CRDs as plain YAML. Errors name the template file and line (minijinja's own line
+//! information) and say whose bug it is: amlc's, or the user's `--components` folder's.
+//!
+//! It does not decide which components are on (`plan`) or apply the cross-cutting
+//! changes (namespace, labels, scheduling, registry, checksums: `transform`).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::catalog::{self, Catalog, Component, File, Resources};
+use crate::diagnostic::{Diagnostic, Source};
+use crate::object::{self, Object};
+use crate::plan::{Plan, PlannedComponent, Replicas};
+
+/// Renders every enabled component. Every problem is reported at once.
+pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnostic>> {
+    let mut objects = Vec::new();
+    let mut diagnostics = Vec::new();
+    for planned in &plan.components {
+        let Some(component) = catalog.get(&planned.name) else {
+            diagnostics.push(Diagnostic::error(
+                "amlc::bug::plan-catalog-mismatch",
+                format!(
+                    "bug in amlc: the plan names component {} that the catalog lacks",
+                    planned.name
+                ),
+            ));
+            continue;
+        };
+        match render_component(plan, planned, component) {
+            Ok(mut o) => objects.append(&mut o),
+            Err(mut d) => diagnostics.append(&mut d),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(objects)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// The per-component part of the template context (`component.*`).
+fn component_context(planned: &PlannedComponent) -> Value {
+    let Some(w) = &planned.workload else {
+        return json!({"name": planned.name});
+    };
+    json!({
+        "name": planned.name,
+        "workloadName": w.name,
+        "replicas": match w.replicas { Replicas::Fixed(n) => Some(n), Replicas::PerNode => None },
+        "image": w.image,
+        "resources": resources_value(&w.per_pod),
+        "containers": w.containers.iter().map(|(k, r)| (k.clone(), resources_value(r))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// A container's `resources` block in Kubernetes quantities, in the seed's units.
+pub fn resources_value(r: &Resources) -> Value {
+    json!({
+        "requests": {"cpu": format!("{}m", r.requests.cpu_millicores), "memory": format!("{}Mi", r.requests.memory_mib)},
+        "limits": {"cpu": format!("{}m", r.limits.cpu_millicores), "memory": format!("{}Mi", r.limits.memory_mib)},
+    })
+}
+
+fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    // A misspelt variable is an error, not an empty string in the manifests.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    // Output is YAML text; templates quote with `tojson` where they need to, so nothing is
+    // escaped behind their back (minijinja would JSON-escape `.yaml` files otherwise).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+fn render_component(
+    plan: &Plan,
+    planned: &PlannedComponent,
+    component: &Component,
+) -> Result<Vec<Object>, Vec<Diagnostic>> {
+    let mut context = plan.context.clone();
+    if let Some(map) = context.as_object_mut() {
+        map.insert("component".into(), component_context(planned));
+    }
+    let mut env = environment();
+    let repository = plan.context["imageRepository"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let version = plan.version.clone();
+    // `image("name")`: an extension image of this version, for pods with several images.
+    env.add_function("image", move |name: &str| {
+        format!("{repository}/{name}:{version}")
+    });
+    let mut diagnostics = Vec::new();
+    for t in &component.templates {
+        if let Err(e) = env.add_template_owned(t.path.clone(), t.text.clone()) {
+            diagnostics.push(catalog::template_diagnostic(t, &e, component.origin));
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let mut objects = Vec::new();
+    for t in &component.templates {
+        let text = env
+            .get_template(&t.path)
+            .and_then(|tmpl| tmpl.render(&context));
+        match text {
+            Ok(text) => match parse_documents(&text) {
+                Ok(values) => {
+                    objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+                }
+                Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
+            },
+            Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
+        }
+    }
+    for crd in &component.crds {
+        match parse_documents(&crd.text) {
+            Ok(values) => {
+                objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+            }
+            Err(e) => diagnostics.push(rendered_yaml_error(crd, &crd.text, &e, component)),
+        }
+    }
+    for o in &objects {
+        if o.kind().is_empty() || o.name().is_empty() || object::api_version(&o.value).is_empty() {
+            diagnostics.push(
+                Diagnostic::error(
+                    "amlc::component::not-an-object",
+                    format!(
+                        "component {} rendered a document without apiVersion, kind and metadata.name",
+                        component.name
+                    ),
+                )
+                .with_help(component.origin.blame()),
+            );
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(objects)
+    } else {
+        Err(diagnostics)
+    }
+}
+
+/// The documents of a YAML stream; empty and comment-only documents are dropped.
+pub fn parse_documents(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        let v = Value::deserialize(doc)?;
+        if !v.is_null() {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+fn rendered_yaml_error(
+    file: &File,
+    rendered: &str,
+    e: &serde_yaml_ng::Error,
+    component: &Component,
+) -> Diagnostic {
+    let source = Source::new(format!("{} (rendered)", file.path), rendered.to_owned());
+    let mut d = Diagnostic::error(
+        "amlc::component::invalid-yaml",
+        format!(
+            "{} renders invalid YAML{}: {}",
+            file.path,
+            e.location()
+                .map(|l| format!(" (line {} of its output)", l.line()))
+                .unwrap_or_default(),
+            catalog::yaml_message(e)
+        ),
+    )
+    .with_help(component.origin.blame());
+    if let Some(l) = e.location() {
+        let (offset, len) = catalog::line_range(rendered, l.line());
+        d = d.at(&source, source.span(offset, len), "here");
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Origin;
+
+    fn catalog(template: &str) -> Catalog {
+        Catalog::from_files(
+            "mine",
+            &[
+                (
+                    "x/component.yaml".into(),
+                    "description: d\nfeature: both\nwhen: \"true\"\n".into(),
+                ),
+                ("x/templates/a.yaml.j2".into(), template.into()),
+            ],
+            Origin::User,
+        )
+        .unwrap()
+    }
+
+    fn config() -> crate::config::Config {
+        serde_json::from_value(
+            json!({"apiVersion": "amlc/v1", "kind": "ExtensionConfig", "cluster": {"type": "aks"}}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn renders_a_yaml_stream_into_objects() {
+        let c = catalog(
+            "# comment only\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}-x\n---\n",
+        );
+        let p = crate::plan::plan(&config(), &c).unwrap();
+        let objects = render(&p, &c).unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].name(), "azureml-x");
+        assert_eq!(objects[0].component, "x");
+    }
+
+    #[test]
+    fn an_undefined_variable_names_the_template_line_and_the_culprit() {
+        let c = catalog("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ nmae }}\n");
+        let p = crate::plan::plan(&config(), &c).unwrap();
+        let err = render(&p, &c).unwrap_err();
+        assert!(
+            err[0].message.starts_with("mine/x/templates/a.yaml.j2:4"),
+            "{}",
+            err[0].message
+        );
+        assert!(err[0].help.as_deref().unwrap().contains("--components"));
+    }
+
+    #[test]
+    fn invalid_rendered_yaml_is_located() {
+        let c = catalog("apiVersion: v1\nkind: [\n");
+        let p = crate::plan::plan(&config(), &c).unwrap();
+        let err = render(&p, &c).unwrap_err();
+        assert_eq!(err[0].code, "amlc::component::invalid-yaml");
+    }
+}

@@ -1,0 +1,214 @@
+//! `amlc build` output shapes beyond stdout: `-o FILE`, `--target dir`, several configs and
+//! `--check`.
+
+mod common;
+
+use std::path::Path;
+
+fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let out = common::amlc(cwd, &args, &[]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn config(dir: &Path, name: &str, cluster: &str) {
+    std::fs::write(
+        dir.join(name),
+        format!("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: {cluster}\n"),
+    )
+    .expect("write config");
+}
+
+#[test]
+fn output_file_is_written_and_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    config(dir.path(), "amlc.yaml", "aks");
+    let (code, stdout, _) = run(dir.path(), &["build", "-o", "out.yaml"]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let (code, printed, _) = run(dir.path(), &["build"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.yaml")).unwrap(),
+        printed
+    );
+    assert_eq!(
+        run(dir.path(), &["build", "--check", "-o", "out.yaml"]).0,
+        0
+    );
+    std::fs::write(
+        dir.path().join("out.yaml"),
+        printed.replace("gateway", "gatewai"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(dir.path(), &["build", "--check", "-o", "out.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("+++ amlc build") && stderr.contains("-  name: gatewai"),
+        "{stderr}"
+    );
+    // --check never writes.
+    assert!(
+        std::fs::read_to_string(dir.path().join("out.yaml"))
+            .unwrap()
+            .contains("gatewai")
+    );
+    // A folder is the wrong kind of PATH for the yaml target.
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["build", "--check", "-o", "folder"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--target dir"), "{stderr}");
+}
+
+#[test]
+fn dir_target_writes_kustomize_files_and_cleans_up_after_itself() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    config(dir.path(), "amlc.yaml", "arc");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("README.md"), "mine\n").unwrap();
+    let (code, _, stderr) = run(dir.path(), &["build", "--target", "dir", "-o", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("README.md"),
+        "foreign files are named: {stderr}"
+    );
+    assert!(out.join("apps_v1_deployment_relayserver.yaml").exists());
+    let kustomization = std::fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+    assert!(kustomization.starts_with("apiVersion: kustomize.config.k8s.io/v1beta1\n"));
+    // The files are the objects of the stream, in the same order.
+    let (_, stream, _) = run(dir.path(), &["build"]);
+    let listed = amlc::emit::listed_files(&kustomization);
+    let joined: Vec<String> = listed
+        .iter()
+        .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
+        .collect();
+    assert_eq!(joined.join("---\n"), stream);
+    assert_eq!(
+        run(
+            dir.path(),
+            &["build", "--target", "dir", "--check", "-o", "out"]
+        )
+        .0,
+        0
+    );
+    // Switching to AKS drops relayserver: the stale file goes, README.md stays.
+    config(dir.path(), "amlc.yaml", "aks");
+    assert_eq!(
+        run(
+            dir.path(),
+            &["build", "--target", "dir", "--check", "-o", "out"]
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        run(dir.path(), &["build", "--target", "dir", "-o", "out"]).0,
+        0
+    );
+    assert!(!out.join("apps_v1_deployment_relayserver.yaml").exists());
+    assert!(out.join("README.md").exists());
+    assert_eq!(
+        run(
+            dir.path(),
+            &["build", "--target", "dir", "--check", "-o", "out"]
+        )
+        .0,
+        0
+    );
+}
+
+#[test]
+fn several_configs_write_one_output_each_or_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("clusters")).unwrap();
+    config(&dir.path().join("clusters"), "east.yaml", "aks");
+    config(&dir.path().join("clusters"), "west.yaml", "arc");
+    let (code, _, stderr) = run(dir.path(), &["build", "-c", "clusters/*.yaml"]);
+    assert_eq!(code, 2, "several configs need -o: {stderr}");
+    let (code, _, stderr) = run(dir.path(), &["build", "-c", "clusters/*.yaml", "-o", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.path().join("out/east.yaml").exists() && dir.path().join("out/west.yaml").exists());
+    // One invalid config fails the run and writes nothing.
+    std::fs::write(
+        dir.path().join("clusters/bad.yaml"),
+        "apiVersion: amlc/v1\nkind: ExtensionConfig\n",
+    )
+    .unwrap();
+    let (code, _, _) = run(
+        dir.path(),
+        &["build", "-c", "clusters/*.yaml", "-o", "out2"],
+    );
+    assert_eq!(code, 2);
+    assert!(!dir.path().join("out2").exists());
+    // Two configs with one stem would write one place.
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    config(&dir.path().join("more"), "east.yaml", "aks");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "build",
+            "-c",
+            "clusters/east.yaml",
+            "-c",
+            "more/east.yaml",
+            "-o",
+            "out3",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("rename"), "{stderr}");
+}
+
+#[test]
+fn the_arm_target_needs_the_cluster_identity() {
+    // The embedded default names no cluster: the ARM target cannot scope the extension.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(dir.path(), &["build", "--target", "arm"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(stderr.contains("cluster.name"), "{stderr}");
+}
+
+#[test]
+fn the_arm_target_prints_a_template_and_writes_one_folder_per_config() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = |name: &str| {
+        format!(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: arc\n  name: {name}\n  resourceGroup: rg\n"
+        )
+    };
+    std::fs::write(dir.path().join("east.yaml"), config("east")).unwrap();
+    std::fs::write(dir.path().join("west.yaml"), config("west")).unwrap();
+    let (code, stdout, _) = run(dir.path(), &["build", "--target", "arm", "-c", "east.yaml"]);
+    assert_eq!(code, 0);
+    let template: serde_json::Value = serde_json::from_str(&stdout).expect("JSON template");
+    assert!(
+        template["$schema"]
+            .as_str()
+            .unwrap()
+            .ends_with("deploymentTemplate.json#")
+    );
+    let (code, stdout, stderr) = run(
+        dir.path(),
+        &["build", "--target", "arm", "-c", "*.yaml", "-o", "out"],
+    );
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    for stem in ["east", "west"] {
+        for file in ["azuredeploy.json", "azuredeploy.parameters.json"] {
+            assert!(
+                dir.path().join("out").join(stem).join(file).is_file(),
+                "{stem}/{file}"
+            );
+        }
+    }
+    let (code, _, _) = run(
+        dir.path(),
+        &[
+            "build", "--target", "arm", "-c", "*.yaml", "-o", "out", "--check",
+        ],
+    );
+    assert_eq!(code, 0, "--check right after a build passes");
+}
