@@ -13,6 +13,7 @@
 
 pub mod arm;
 pub mod build;
+pub mod capacity;
 pub mod catalog;
 pub mod config;
 pub mod diagnostic;
