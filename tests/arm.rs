@@ -634,3 +634,121 @@ fn docs_list_every_setting_amlc_emits() {
         assert!(doc.contains(&key), "docs/arm.md does not mention {key}");
     }
 }
+
+// ------------------------------------------------- the ARM settings and the rendered YAML agree
+
+/// The extension as the rendered YAML shows it: which workloads exist, the azureml-fe
+/// Service's type, the router's replicas and the extension pods' nodeSelector.
+fn from_rendered(objects: &[Value], name: &str) -> arm::Readback {
+    let find = |kind: &str, n: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == n)
+    };
+    let has = |kind: &str, n: &str| find(kind, n).is_some();
+    // azureml-fe-v2 from 1.1.5 ("Updated inference azureml-fe to v2"); azureml-fe before.
+    let fe = find("Deployment", "azureml-fe-v2").or_else(|| find("Deployment", "azureml-fe"));
+    let service = find("Service", "azureml-fe");
+    // Every extension workload carries the same nodeSelector; collect them all to prove it.
+    let selectors: std::collections::BTreeSet<String> = objects
+        .iter()
+        .filter(|o| matches!(o["kind"].as_str(), Some("Deployment" | "DaemonSet")))
+        .map(|o| o["spec"]["template"]["spec"]["nodeSelector"].to_string())
+        .collect();
+    assert!(
+        selectors.len() <= 1,
+        "workloads disagree on nodeSelector: {selectors:?}"
+    );
+    let node_selector = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .and_then(|o| o["spec"]["template"]["spec"]["nodeSelector"].as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    arm::Readback {
+        training: has("Deployment", "aml-operator"),
+        inference: fe.is_some(),
+        volcano: has("Deployment", "volcano-scheduler"),
+        prometheus_operator: has("Deployment", &format!("{name}-prometheus-operator")),
+        dcgm_exporter: has("DaemonSet", &format!("{name}-dcgm-exporter")),
+        nvidia_device_plugin: has("DaemonSet", "nvidia-device-plugin-daemonset"),
+        nginx_ingress: has("Deployment", "azureml-ingress-nginx-controller"),
+        relay: has("Deployment", "relayserver"),
+        service_type: service.map(|s| s["spec"]["type"].as_str().unwrap().to_owned()),
+        internal_load_balancer: service.is_some_and(|s| {
+            s["metadata"]["annotations"]["service.beta.kubernetes.io/azure-load-balancer-internal"]
+                == "true"
+        }),
+        router_replicas: fe.map_or(0, |d| d["spec"]["replicas"].as_u64().unwrap() as u32),
+        node_selector,
+    }
+}
+
+/// The ARM settings' view, with the fields that mean nothing for a disabled feature
+/// cleared the way the YAML target shows them (no workload, nothing to compare).
+fn from_settings(v: &Validated) -> arm::Readback {
+    let mut r = arm::read_back(&arm::settings(&v.config));
+    // Volcano arrived in 1.1.5 (release note); older extensions ignore installVolcano.
+    let releases = amlc::releases::Releases::embedded();
+    r.volcano &= r.training && releases.is_on("volcano", &v.config.extension.version);
+    // The bundled ingress-nginx fronts inference only (DESIGN.md "Required semantics").
+    r.nginx_ingress &= r.inference;
+    if !r.inference {
+        r.router_replicas = 0;
+        r.service_type = None;
+    }
+    r
+}
+
+fn all_configs() -> Vec<PathBuf> {
+    let mut v = cases();
+    let golden: Vec<PathBuf> = std::fs::read_dir(root().join("golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("amlc.yaml").is_file() && !p.join("args").exists())
+        .collect();
+    v.extend(golden);
+    v.sort();
+    v
+}
+
+#[test]
+fn arm_settings_and_the_rendered_yaml_describe_the_same_extension() {
+    let catalog = amlc::catalog::Catalog::embedded().unwrap();
+    let mut compared = 0;
+    for case in all_configs() {
+        let text = std::fs::read_to_string(case.join("amlc.yaml")).unwrap();
+        let source = Source::new("amlc.yaml", Arc::<str>::from(text));
+        let host = amlc_test_host(&case);
+        let Ok(v) = validate::validate(&source, &host) else {
+            continue;
+        };
+        let built = amlc::build(&v, &catalog).expect("valid configs build");
+        assert_eq!(
+            from_settings(&v),
+            from_rendered(&built.objects, v.config.name()),
+            "{}",
+            case.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 30, "only {compared} configs compared");
+}
+
+/// Reads files a config names relative to its case folder.
+fn amlc_test_host(case: &Path) -> impl validate::Host {
+    struct CaseFiles(PathBuf);
+    impl validate::Host for CaseFiles {
+        fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+            std::fs::read(self.0.join(path)).map_err(|e| e.to_string())
+        }
+        fn now_unix(&self) -> i64 {
+            0
+        }
+    }
+    CaseFiles(case.to_path_buf())
+}
