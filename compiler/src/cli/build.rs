@@ -168,6 +168,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         };
         match amlc::build(&validated, &catalog) {
             Ok(build) => {
+                io::print_diagnostics(&build.warnings);
                 print_secret_notes(&build.secrets, config.map(PathBuf::as_path));
                 jobs.push(Job {
                     output: output(&build, args.target),
