@@ -166,3 +166,20 @@ fn a_dollar_brace_from_a_user_component_is_annotated_and_warned_about() {
     );
     assert_eq!(cm["data"]["run.sh"], "echo \"hello ${USER}\"");
 }
+
+/// Regression: `amlc diff --against` a folder amlc wrote warned that the kustomization's
+/// `sortOptions` (which amlc itself writes) was not applied.
+#[test]
+fn diff_against_a_dir_build_is_silent_and_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("amlc.yaml"),
+        "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: arc\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(dir.path(), &["build", "--target", "dir", "-o", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(dir.path(), &["diff", "--against", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "");
+}
