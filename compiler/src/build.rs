@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::validate::Validated;
-use crate::{order, render, transform};
+use crate::{lint, order, render, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct Build {
     /// Secrets the objects reference that amlc must not write (key material): the CLI
     /// tells the user how to create them.
     pub secrets: Vec<SecretToCreate>,
+    /// Warnings about the output itself (the GitOps lints); the CLI prints them.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// A TLS Secret referenced by name, to be created from the config's certificate files.
@@ -43,11 +45,17 @@ pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Dia
     let plan = plan::plan(config, catalog)?;
     let objects = render::render(&plan, catalog)?;
     let objects = transform::apply(objects, &transform_settings(config));
-    let objects = order::sort(objects).into_iter().map(|o| o.value).collect();
+    let objects: Vec<Value> = order::sort(objects).into_iter().map(|o| o.value).collect();
+    if let Some(empty) = lint::require_objects(&objects) {
+        return Err(vec![empty]);
+    }
+    // Last, so the lints see every value exactly as it will be written.
+    let (objects, warnings) = lint::apply(objects);
     Ok(Build {
         secrets: secrets_to_create(config, &plan),
         plan,
         objects,
+        warnings,
     })
 }
 

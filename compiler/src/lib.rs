@@ -7,7 +7,8 @@
 //! folders compiled in) · `catalog` (component folders) · `plan` (which components are on,
 //! replicas, resources) · `render` (templates -> objects) · `object` (object accessors) ·
 //! `transform` (namespace, labels, scheduling, registry, checksums) · `order` (install
-//! order) · `emit` (YAML stream, kustomize folder) · `build` (the whole compile) · `arm`
+//! order) · `lint` (GitOps safety: Flux substitution, Argo CD tracking, empty output) · `emit`
+//! (YAML stream, kustomize folder) · `build` (the whole compile) · `arm`
 //! (the ARM deployment-template target) · `diff` (render against a previous render, dump,
 //! config or live cluster) · `taints` (node taint commands) · `init` (starter config).
 
@@ -21,6 +22,7 @@ pub mod diff;
 pub mod embedded;
 pub mod emit;
 pub mod init;
+pub mod lint;
 pub mod object;
 pub mod order;
 pub mod plan;

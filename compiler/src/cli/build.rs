@@ -168,6 +168,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         };
         match amlc::build(&validated, &catalog) {
             Ok(build) => {
+                io::print_diagnostics(&build.warnings);
                 print_secret_notes(&build.secrets, config.map(PathBuf::as_path));
                 jobs.push(Job {
                     output: output(&build, args.target),
@@ -422,9 +423,26 @@ fn warn_foreign(dir: &Path, foreign: &[String]) {
     .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization")]);
 }
 
-/// Writes the file set: every file into a temporary folder inside DIR first, then renamed
-/// into place (kustomization.yaml last), then files an earlier run wrote that are no longer
-/// rendered are removed. Files amlc never wrote stay, named in a warning.
+/// Prefix of the staging folder inside DIR; dot-named, so kustomize, the foreign-file
+/// warning and `--check` all ignore one an interrupted run left behind.
+const STAGING_PREFIX: &str = ".amlc-";
+
+/// Writes the file set so that no reader ever sees a half-written file, and the record of
+/// amlc's files (kustomization.yaml) changes last:
+///
+/// 1. every file whose content changes is written into a staging folder inside DIR (same
+///    file system, so a rename moves it) and flushed to disk;
+/// 2. each is renamed over its old version, kustomization.yaml last, so until that last
+///    rename the old list is in force;
+/// 3. files the old list named that are no longer rendered are removed.
+///
+/// Files whose content is unchanged are not touched. This is per-file atomicity, not a
+/// swap of the whole folder: a run killed during step 2 can leave some files new and some
+/// old. `amlc build --check` reports that state and the next `amlc build` repairs it; Flux
+/// and Argo CD read Git commits, never a half-finished working tree. A swap would need to
+/// move the user's own files and sub-folders along and replace the folder's identity, so
+/// amlc does not do it (README, "Writing a folder"). Files amlc never wrote stay, named in
+/// a warning.
 fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
@@ -439,19 +457,31 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
                 io::io_reason(e)
             ),
         )
+        .with_help("files already moved into place are complete; run amlc build again")
     };
+    remove_leftover_staging(dir);
     let previous = previous_files(dir);
-    let staging = tempfile::Builder::new()
-        .prefix(".amlc-")
-        .tempdir_in(dir)
-        .map_err(|e| fail("cannot create a temporary folder".into(), &e))?;
-    for (name, text) in files {
-        std::fs::write(staging.path().join(name), text)
-            .map_err(|e| fail(format!("cannot stage {name}"), &e))?;
-    }
-    for (name, _) in files {
-        std::fs::rename(staging.path().join(name), dir.join(name))
-            .map_err(|e| fail(format!("cannot move {name} into place"), &e))?;
+    // kustomization.yaml is renamed last whatever order the emitter chose.
+    let mut changed: Vec<&(String, String)> = files
+        .iter()
+        .filter(|(name, text)| {
+            std::fs::read(dir.join(name)).map_or(true, |old| old != text.as_bytes())
+        })
+        .collect();
+    changed.sort_by_key(|(name, _)| name == emit::KUSTOMIZATION);
+    if !changed.is_empty() {
+        let staging = tempfile::Builder::new()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(dir)
+            .map_err(|e| fail("cannot create a temporary folder".into(), &e))?;
+        for (name, text) in &changed {
+            write_synced(&staging.path().join(name), text.as_bytes())
+                .map_err(|e| fail(format!("cannot stage {name}"), &e))?;
+        }
+        for (name, _) in &changed {
+            std::fs::rename(staging.path().join(name), dir.join(name))
+                .map_err(|e| fail(format!("cannot move {name} into place"), &e))?;
+        }
     }
     let ours: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     for stale in previous.iter().filter(|n| !ours.contains(n.as_str())) {
@@ -461,8 +491,39 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
             let _ = std::fs::remove_file(dir.join(stale));
         }
     }
+    sync_folder(dir);
     warn_foreign(dir, &foreign_files(dir, &ours, &previous));
     Ok(())
+}
+
+/// Writes a file and flushes it to disk, so a rename never exposes an empty file after a
+/// power loss.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Flushes the folder's entries (the renames) where the platform allows opening a folder;
+/// best effort, since the files themselves are already complete.
+fn sync_folder(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Staging folders an interrupted run left in DIR.
+fn remove_leftover_staging(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let is_staging = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STAGING_PREFIX);
+        if is_staging && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Lines of a unified diff shown on stderr before it is cut short.
@@ -532,6 +593,14 @@ fn check_stream(path: &Path, text: &str) -> Result<bool, Diagnostic> {
 fn check_dir(dir: &Path, files: &[(String, String)]) -> Result<bool, Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
+    }
+    if !dir.exists() {
+        eprintln!(
+            "{} is missing: amlc build would write it ({} files)",
+            dir.display(),
+            files.len()
+        );
+        return Ok(false);
     }
     let mut same = true;
     for (name, text) in files {

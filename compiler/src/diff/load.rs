@@ -221,7 +221,9 @@ fn read_folder(
                 let mut other: Vec<&str> = map
                     .keys()
                     .map(String::as_str)
-                    .filter(|k| !matches!(*k, "apiVersion" | "kind" | "resources"))
+                    // sortOptions only orders the output, and the diff matches objects by
+                    // identity; amlc's own --target dir folders carry it.
+                    .filter(|k| !matches!(*k, "apiVersion" | "kind" | "resources" | "sortOptions"))
                     .collect();
                 other.sort_unstable();
                 if !other.is_empty() {

@@ -1,0 +1,254 @@
+//! Safety lints for the GitOps tools that read amlc's output (Flux, Argo CD), run on the
+//! final objects. Pure: objects in, objects and warnings out; reads and prints nothing.
+//!
+//! - **Flux substitution.** A Flux `Kustomization` with `spec.postBuild` runs envsubst over
+//!   every object it applies, so a rendered `${X}` (say, an NFS path or mount path a user
+//!   wrote) would silently become the value of `X`, or the empty string. amlc annotates such
+//!   an object with `kustomize.toolkit.fluxcd.io/substitute: disabled`, which makes Flux
+//!   skip it, and warns, naming the object and every path that holds a `${`. It does not
+//!   escape to `$${X}`: only Flux unescapes that, so `kubectl apply` and Argo CD would get
+//!   a different value than the stream says.
+//! - **Argo CD's tracking label.** Argo CD's default tracking writes
+//!   `app.kubernetes.io/instance` on every object it manages, so a rendered value would be
+//!   overwritten and show as drift forever. amlc's own transforms never set it (see
+//!   `transform::labels`); a user component that does gets a warning.
+//! - **Empty output** is not a lint but an error, raised by `build` through
+//!   [`require_objects`]: Argo CD with pruning deletes everything an application owns when
+//!   the generator prints nothing, and Flux with `prune: true` does the same.
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::object;
+
+/// Flux skips post-build substitution for objects carrying this annotation with value
+/// [`SUBSTITUTE_DISABLED`].
+pub const SUBSTITUTE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/substitute";
+pub const SUBSTITUTE_DISABLED: &str = "disabled";
+
+/// The label Argo CD's default (label) resource tracking owns.
+pub const ARGOCD_TRACKING_LABEL: &str = "app.kubernetes.io/instance";
+
+/// Paths listed per object in a warning before the rest are counted.
+const PATHS_SHOWN: usize = 5;
+
+/// Applies every lint: annotates what Flux must not substitute and returns the warnings.
+pub fn apply(mut objects: Vec<Value>) -> (Vec<Value>, Vec<Diagnostic>) {
+    let mut warnings = Vec::new();
+    for v in &mut objects {
+        if let Some(w) = disable_flux_substitution(v) {
+            warnings.push(w);
+        }
+        if let Some(w) = argocd_tracking_label(v) {
+            warnings.push(w);
+        }
+    }
+    (objects, warnings)
+}
+
+/// The error for a build that renders nothing; None when there are objects.
+pub fn require_objects(objects: &[Value]) -> Option<Diagnostic> {
+    objects.is_empty().then(|| {
+        Diagnostic::error(
+            "amlc::build::empty-output",
+            "this config renders no objects; amlc never writes an empty stream",
+        )
+        .with_help(
+            "an empty render makes Argo CD (with prune) or Flux (prune: true) delete the whole \
+             extension; check the `when` conditions of your --components overrides",
+        )
+    })
+}
+
+/// `Kind namespace/name` (or `Kind name` when cluster-scoped), for messages.
+fn describe(v: &Value) -> String {
+    match object::namespace(v) {
+        Some(ns) => format!("{} {ns}/{}", object::kind(v), object::name(v)),
+        None => format!("{} {}", object::kind(v), object::name(v)),
+    }
+}
+
+/// Annotates an object holding `${` anywhere (keys or string values) and returns the
+/// warning; leaves it alone otherwise.
+fn disable_flux_substitution(v: &mut Value) -> Option<Diagnostic> {
+    let mut paths = Vec::new();
+    find_substitutions(v, &mut String::new(), &mut paths);
+    // The annotation amlc adds holds no `${`, so a second run finds the same paths.
+    if paths.is_empty() {
+        return None;
+    }
+    let annotations = object::object_entry(v, "metadata")
+        .map(|meta| {
+            meta.entry("annotations")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+        })
+        .and_then(|a| {
+            if a.is_null() {
+                *a = Value::Object(serde_json::Map::new());
+            }
+            a.as_object_mut()
+        });
+    if let Some(annotations) = annotations {
+        annotations.insert(
+            SUBSTITUTE_ANNOTATION.to_owned(),
+            Value::String(SUBSTITUTE_DISABLED.to_owned()),
+        );
+    }
+    let mut shown = paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > PATHS_SHOWN {
+        shown.push_str(&format!(" and {} more", paths.len() - PATHS_SHOWN));
+    }
+    Some(
+        Diagnostic::warning(
+            "amlc::lint::flux-substitution",
+            format!(
+                "{} holds `${{` at {shown}; Flux post-build substitution would rewrite it, so amlc annotated it {SUBSTITUTE_ANNOTATION}: {SUBSTITUTE_DISABLED}",
+                describe(v)
+            ),
+        )
+        .with_help(
+            "if the `${` is meant for Flux, this annotation stops it; if not, nothing to do (other tools apply the value as written)",
+        ),
+    )
+}
+
+/// JSON Pointers (RFC 6901) of every key or string value containing `${`, in key order.
+fn find_substitutions(v: &Value, path: &mut String, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains("${") => out.push(path.clone()),
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for k in keys {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                if k.contains("${") {
+                    out.push(path.clone());
+                }
+                find_substitutions(&map[k], path, out);
+                path.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("/{i}"));
+                find_substitutions(item, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A warning when the object's own labels set Argo CD's tracking label.
+fn argocd_tracking_label(v: &Value) -> Option<Diagnostic> {
+    v.pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .filter(|labels| labels.contains_key(ARGOCD_TRACKING_LABEL))?;
+    Some(
+        Diagnostic::warning(
+            "amlc::lint::argocd-tracking-label",
+            format!(
+                "{} sets the label {ARGOCD_TRACKING_LABEL}, which Argo CD's resource tracking overwrites",
+                describe(v)
+            ),
+        )
+        .with_help(
+            "remove it from the component template; amlc marks its objects with amlc/instance",
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(yaml: &str) -> Vec<Value> {
+        crate::render::parse_documents(yaml).unwrap()
+    }
+
+    /// (case, YAML in, YAML out, warning codes): one row per behaviour.
+    const ROWS: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "plain_objects_are_untouched",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: azureml}\ndata: {x: $HOME, y: '{a}'}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: azureml}\ndata: {x: $HOME, y: '{a}'}\n",
+            &[],
+        ),
+        (
+            "a_dollar_brace_value_disables_substitution",
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\nspec: {nfs: {path: '/share/${env}', server: s}}\n",
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv, annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}}\nspec: {nfs: {path: '/share/${env}', server: s}}\n",
+            &["amlc::lint::flux-substitution"],
+        ),
+        (
+            "existing_annotations_are_kept",
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c, namespace: d, annotations: {ml.azure.com/mountpath: '/mnt/${USER}'}}\n",
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c, namespace: d, annotations: {ml.azure.com/mountpath: '/mnt/${USER}', kustomize.toolkit.fluxcd.io/substitute: disabled}}\n",
+            &["amlc::lint::flux-substitution"],
+        ),
+        (
+            "keys_and_list_items_count",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: null}\ndata: {'${k}': v}\nlist: [a, 'b${c}']\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}}\ndata: {'${k}': v}\nlist: [a, 'b${c}']\n",
+            &["amlc::lint::flux-substitution"],
+        ),
+        (
+            "argocd_tracking_label_is_warned_about_and_kept",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {app.kubernetes.io/instance: x}}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {app.kubernetes.io/instance: x}}\n",
+            &["amlc::lint::argocd-tracking-label"],
+        ),
+    ];
+
+    #[test]
+    fn lint_table() {
+        for (case, input, output, codes) in ROWS {
+            let (objects, warnings) = apply(docs(input));
+            assert_eq!(objects, docs(output), "{case}");
+            let got: Vec<&str> = warnings.iter().map(|w| w.code).collect();
+            assert_eq!(got, *codes, "{case}");
+            assert!(warnings.iter().all(|w| !w.is_error()), "{case}");
+            // Idempotent: linting the output changes nothing more.
+            assert_eq!(apply(objects.clone()).0, objects, "{case}");
+        }
+    }
+
+    #[test]
+    fn the_warning_names_the_object_and_the_paths() {
+        let (_, warnings) = apply(docs(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c, namespace: d, annotations: {ml.azure.com/mountpath: '/mnt/${USER}'}}\n",
+        ));
+        assert_eq!(
+            warnings[0].message,
+            "PersistentVolumeClaim d/c holds `${` at /metadata/annotations/ml.azure.com~1mountpath; Flux post-build substitution would rewrite it, so amlc annotated it kustomize.toolkit.fluxcd.io/substitute: disabled"
+        );
+    }
+
+    #[test]
+    fn many_paths_are_counted_not_listed() {
+        let list: Vec<String> = (0..8).map(|i| format!("'${{v{i}}}'")).collect();
+        let (_, warnings) = apply(docs(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\nl: [{}]\n",
+            list.join(", ")
+        )));
+        assert!(
+            warnings[0].message.contains("/l/4 and 3 more"),
+            "{}",
+            warnings[0].message
+        );
+    }
+
+    #[test]
+    fn only_an_empty_render_is_an_error() {
+        assert!(require_objects(&[]).is_some_and(|d| d.is_error()));
+        assert!(require_objects(&docs("kind: A\n")).is_none());
+    }
+}
