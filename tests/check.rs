@@ -10,15 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let out = common::amlc(cwd, &args, &[]);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run;
 
 fn config(dir: &Path, cluster: &str) {
     std::fs::write(

@@ -2,26 +2,13 @@
 //!
 //! The config cases render with the embedded components.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 
 const CONFIG: &str = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n  nodeCount: 3\ninference:\n  enabled: true\n  allowInsecureConnections: true\n";
 
-fn amlc(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_amlc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod common;
+
+use common::run as amlc;
 
 #[test]
 fn same_config_is_exit_0() {

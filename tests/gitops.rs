@@ -6,15 +6,7 @@ mod common;
 
 use std::path::Path;
 
-fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    let out = common::amlc(cwd, &args, &[]);
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run;
 
 fn exits_zero(case: &Path) -> bool {
     std::fs::read_to_string(case.join("expected/exit_code")).is_ok_and(|c| c.trim() == "0")

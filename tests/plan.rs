@@ -5,9 +5,12 @@
 //! Re-bless with `UPDATE_GOLDEN=1 cargo test --test plan` and review the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
+
+mod common;
+
+use common::run as amlc;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,20 +24,6 @@ fn cases() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn amlc(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_amlc"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 fn extra_args(case: &Path) -> Vec<String> {

@@ -1,22 +1,12 @@
 //! `amlc taints`: every taint key with its value, every effect, the AKS node-pool line,
 //! and a missing value as a located error (exit 2).
 
-use std::process::Command;
+mod common;
 
 fn taints(config: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("amlc.yaml"), config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_amlc"))
-        .args(["taints", "--config", "amlc.yaml"])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::run(dir.path(), &["taints", "--config", "amlc.yaml"])
 }
 
 fn config(cluster_type: &str, keys: &str, effect: &str, extra: &str) -> String {

@@ -27,14 +27,19 @@ pub const INSTALL_ORDER: &[&str] = &[
     "Ingress",
 ];
 
+/// A kind's place in the install order; every unknown kind shares the place after the last.
+pub fn kind_rank(kind: &str) -> usize {
+    INSTALL_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(INSTALL_ORDER.len())
+}
+
 /// The sort key of an object: known kinds by their place, unknown ones after all of them
 /// by kind name; then namespace (cluster-scoped first) and name.
 fn key(o: &Object) -> (usize, String, String, String) {
     let kind = o.kind();
-    let rank = INSTALL_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(INSTALL_ORDER.len());
+    let rank = kind_rank(kind);
     let unknown_kind = if rank == INSTALL_ORDER.len() {
         kind.to_owned()
     } else {

@@ -58,3 +58,14 @@ pub fn expected_objects(case: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(case.join("expected/stdout")).unwrap_or_default();
     amlc::render::parse_documents(&text).expect("golden stdout is YAML")
 }
+
+/// Runs `amlc ARGS` in a folder: exit code, stdout and stderr as text.
+pub fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    let out = amlc(cwd, &args, &[]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

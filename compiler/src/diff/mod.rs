@@ -39,29 +39,6 @@ const POD_TEMPLATES: &[(&str, &str)] = &[
     ("CronJob", "/spec/jobTemplate/spec/template"),
 ];
 
-/// Install order of kinds (DESIGN.md "Determinism"); kinds not listed sort after these,
-/// alphabetically. Used only to order the report.
-const KIND_ORDER: &[&str] = &[
-    "Namespace",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-    "Service",
-    "DaemonSet",
-    "Deployment",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "Ingress",
-];
-
 /// How objects are matched across sides: API group (not version), kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectId {
@@ -104,11 +81,9 @@ impl ObjectId {
         }
     }
 
+    /// The report lists objects in install order (the same order `amlc build` writes).
     fn sort_key(&self) -> (usize, &str, &str, &str, &str) {
-        let rank = KIND_ORDER
-            .iter()
-            .position(|k| *k == self.kind)
-            .unwrap_or(KIND_ORDER.len());
+        let rank = crate::order::kind_rank(&self.kind);
         (rank, &self.kind, &self.namespace, &self.name, &self.group)
     }
 }
