@@ -142,14 +142,9 @@ pub struct ComponentLine {
     pub kind: String,
     /// Pods: replicas, one per node for DaemonSets, one per deployment for sidecars.
     pub replicas: u32,
-    #[serde(rename = "cpuRequestMillicores")]
-    pub cpu_request_millicores: u64,
-    #[serde(rename = "cpuLimitMillicores")]
-    pub cpu_limit_millicores: u64,
-    #[serde(rename = "memoryRequestMiB")]
-    pub memory_request_mib: u64,
-    #[serde(rename = "memoryLimitMiB")]
-    pub memory_limit_mib: u64,
+    /// Across all its pods.
+    #[serde(flatten)]
+    pub figures: Totals,
     /// Whether the figures are the seed's (else the values amlc renders).
     pub from_seed: bool,
     #[serde(skip)]
@@ -158,6 +153,7 @@ pub struct ComponentLine {
     per_node: bool,
 }
 
+/// Requests and limits, in the units DESIGN.md fixes for `amlc plan --format json`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
     #[serde(rename = "cpuRequestMillicores")]
@@ -168,6 +164,29 @@ pub struct Totals {
     pub memory_request_mib: u64,
     #[serde(rename = "memoryLimitMiB")]
     pub memory_limit_mib: u64,
+}
+
+impl std::ops::Add for Totals {
+    type Output = Totals;
+    fn add(self, o: Totals) -> Totals {
+        Totals {
+            cpu_request_millicores: self.cpu_request_millicores + o.cpu_request_millicores,
+            cpu_limit_millicores: self.cpu_limit_millicores + o.cpu_limit_millicores,
+            memory_request_mib: self.memory_request_mib + o.memory_request_mib,
+            memory_limit_mib: self.memory_limit_mib + o.memory_limit_mib,
+        }
+    }
+}
+
+impl From<Resources> for Totals {
+    fn from(r: Resources) -> Totals {
+        Totals {
+            cpu_request_millicores: r.requests.cpu_millicores,
+            cpu_limit_millicores: r.limits.cpu_millicores,
+            memory_request_mib: r.requests.memory_mib,
+            memory_limit_mib: r.limits.memory_mib,
+        }
+    }
 }
 
 /// The plan report, in the JSON shape DESIGN.md fixes (plus `profile`, `sizing`, `rule`
@@ -254,12 +273,9 @@ pub fn report(plan: &Plan, config: &Config, deployments: u32) -> Report {
             not_from_seed.join(", ")
         ));
     }
-    let totals = components.iter().fold(Totals::default(), |t, c| Totals {
-        cpu_request_millicores: t.cpu_request_millicores + c.cpu_request_millicores,
-        cpu_limit_millicores: t.cpu_limit_millicores + c.cpu_limit_millicores,
-        memory_request_mib: t.memory_request_mib + c.memory_request_mib,
-        memory_limit_mib: t.memory_limit_mib + c.memory_limit_mib,
-    });
+    let totals = components
+        .iter()
+        .fold(Totals::default(), |t, c| t + c.figures);
     let profile = config.profile();
     let sizing = match profile {
         Profile::Test => "requests",
@@ -303,15 +319,11 @@ fn line(
     from_seed: bool,
     per_node: bool,
 ) -> ComponentLine {
-    let total = per_pod.times(u64::from(pods));
     ComponentLine {
         name: name.to_owned(),
         kind: kind.to_owned(),
         replicas: pods,
-        cpu_request_millicores: total.requests.cpu_millicores,
-        cpu_limit_millicores: total.limits.cpu_millicores,
-        memory_request_mib: total.requests.memory_mib,
-        memory_limit_mib: total.limits.memory_mib,
+        figures: per_pod.times(u64::from(pods)).into(),
         from_seed,
         per_pod,
         per_node,
@@ -446,10 +458,10 @@ pub fn render_table(r: &Report) -> String {
                 },
                 c.kind.clone(),
                 c.replicas.to_string(),
-                c.cpu_request_millicores.to_string(),
-                c.cpu_limit_millicores.to_string(),
-                c.memory_request_mib.to_string(),
-                c.memory_limit_mib.to_string(),
+                c.figures.cpu_request_millicores.to_string(),
+                c.figures.cpu_limit_millicores.to_string(),
+                c.figures.memory_request_mib.to_string(),
+                c.figures.memory_limit_mib.to_string(),
             ]
         })
         .collect();
