@@ -10,6 +10,7 @@ use amlc::build::{Build, SecretToCreate};
 use amlc::catalog::{Catalog, Origin};
 use amlc::diagnostic::Diagnostic;
 use amlc::emit;
+use rayon::prelude::*;
 
 use super::ExitStatus;
 use super::args::{BuildArgs, Target};
@@ -131,8 +132,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
     }
     let several = configs.len() > 1;
     let mut stems = BTreeSet::new();
-    let mut jobs = Vec::new();
-    let mut failed = false;
+    let mut planned = Vec::new();
     for config in configs
         .iter()
         .map(Some)
@@ -159,31 +159,74 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
             }
             (out, _) => out.clone(),
         };
-        let validated = match io::load(config.map(PathBuf::as_path), true) {
-            Ok(v) => v,
-            Err(_) => {
-                failed = true;
-                continue;
+        planned.push((config, path));
+    }
+    // Configs compile in parallel, sharing the catalog and its compiled templates. Nothing
+    // is printed from the workers: diagnostics, warnings and notes are printed afterwards
+    // in config order, so the output of a run does not depend on thread timing.
+    let compiled: Vec<Compiled> = planned
+        .par_iter()
+        .map(|(config, _)| compile(config.map(PathBuf::as_path), &catalog, args.target, several))
+        .collect();
+    let mut jobs = Vec::new();
+    let mut failed = false;
+    for ((config, path), c) in planned.into_iter().zip(compiled) {
+        io::print_diagnostics(&c.diagnostics);
+        match c.output {
+            Some(output) => {
+                print_secret_notes(&c.secrets, config.map(PathBuf::as_path));
+                jobs.push(Job { output, path });
             }
-        };
-        match amlc::build(&validated, &catalog) {
-            Ok(build) => {
-                print_secret_notes(&build.secrets, config.map(PathBuf::as_path));
-                jobs.push(Job {
-                    output: output(&build, args.target),
-                    path,
-                });
-            }
-            Err(d) => {
-                io::print_diagnostics(&d);
-                failed = true;
-            }
+            None => failed = true,
         }
     }
     if failed {
         return Err(ExitStatus::Invalid);
     }
     Ok(jobs)
+}
+
+/// One config, validated, compiled and emitted (or why not).
+struct Compiled {
+    /// None: the config failed; `diagnostics` says why.
+    output: Option<Output>,
+    /// Errors, or the warnings of a config that compiled.
+    diagnostics: Vec<Diagnostic>,
+    secrets: Vec<SecretToCreate>,
+}
+
+fn compile(config: Option<&Path>, catalog: &Catalog, target: Target, several: bool) -> Compiled {
+    let failed = |diagnostics| Compiled {
+        output: None,
+        diagnostics,
+        secrets: Vec::new(),
+    };
+    let validated = match io::validate_config(config, true) {
+        Ok(v) => v,
+        Err(d) => return failed(d),
+    };
+    match amlc::build(&validated, catalog) {
+        Ok(build) => Compiled {
+            output: Some(output(&build, target)),
+            diagnostics: validated.warnings,
+            secrets: build.secrets,
+        },
+        // Build errors (a broken component) point at no config line: in a fleet, say
+        // which config hit them.
+        Err(d) if several => failed(
+            d.into_iter()
+                .map(|mut d| {
+                    if d.location().is_none()
+                        && let Some(c) = config
+                    {
+                        d.message = format!("{}: {}", c.display(), d.message);
+                    }
+                    d
+                })
+                .collect(),
+        ),
+        Err(d) => failed(d),
+    }
 }
 
 fn output(build: &Build, target: Target) -> Output {
@@ -328,22 +371,26 @@ fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
 }
 
 fn write(jobs: &[Job]) -> ExitStatus {
-    for job in jobs {
-        let result = match (&job.output, &job.path) {
-            (Output::Stream(text), None) => {
-                io::print_stdout(text);
-                Ok(())
-            }
-            (Output::Stream(text), Some(path)) => write_stream(path, text),
-            (Output::Dir(files), Some(dir)) => write_dir(dir, files),
-            // plan_jobs refuses --target dir without -o.
-            (Output::Dir(_), None) => Ok(()),
-        };
-        if let Err(d) = result {
-            return io::fail(d);
-        }
+    // Outputs go to different paths, so a fleet writes them in parallel (each write ends
+    // in an fsync); the first failure in config order is reported.
+    let results: Vec<Result<(), Diagnostic>> = jobs.par_iter().map(write_job).collect();
+    match results.into_iter().find_map(Result::err) {
+        Some(d) => io::fail(d),
+        None => ExitStatus::Success,
     }
-    ExitStatus::Success
+}
+
+fn write_job(job: &Job) -> Result<(), Diagnostic> {
+    match (&job.output, &job.path) {
+        (Output::Stream(text), None) => {
+            io::print_stdout(text);
+            Ok(())
+        }
+        (Output::Stream(text), Some(path)) => write_stream(path, text),
+        (Output::Dir(files), Some(dir)) => write_dir(dir, files),
+        // plan_jobs refuses --target dir without -o.
+        (Output::Dir(_), None) => Ok(()),
+    }
 }
 
 fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {

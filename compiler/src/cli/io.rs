@@ -134,7 +134,25 @@ pub fn choose_config(
 /// Reads and validates the chosen config. On failure the diagnostics are printed and
 /// the exit status returned; on success warnings are printed.
 pub fn load(given: Option<&Path>, allow_embedded: bool) -> Result<Validated, ExitStatus> {
-    let result = choose_config(given, allow_embedded)
+    match validate_config(given, allow_embedded) {
+        Ok(v) => {
+            print_diagnostics(&v.warnings);
+            Ok(v)
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Err(ExitStatus::Invalid)
+        }
+    }
+}
+
+/// Reads and validates the chosen config without printing anything (fleet builds print
+/// each config's diagnostics in order once every config is done).
+pub fn validate_config(
+    given: Option<&Path>,
+    allow_embedded: bool,
+) -> Result<Validated, Vec<Diagnostic>> {
+    choose_config(given, allow_embedded)
         .map_err(|d| vec![d])
         .and_then(|choice| match choice {
             ConfigChoice::File(path) => {
@@ -150,17 +168,7 @@ pub fn load(given: Option<&Path>, allow_embedded: bool) -> Result<Validated, Exi
                 };
                 validate::validate(&validate::default_config_source(), &host)
             }
-        });
-    match result {
-        Ok(v) => {
-            print_diagnostics(&v.warnings);
-            Ok(v)
-        }
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics);
-            Err(ExitStatus::Invalid)
-        }
-    }
+        })
 }
 
 /// Prints one error diagnostic and returns the invalid-input status.
