@@ -371,6 +371,19 @@ fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
 }
 
 fn write(jobs: &[Job]) -> ExitStatus {
+    // Leftovers of an interrupted earlier run go first, before any of this run's writes.
+    let mut folders = BTreeSet::new();
+    for job in jobs {
+        if let Some(path) = &job.path {
+            folders.insert(io::config_dir(path));
+            if matches!(job.output, Output::Dir(_)) {
+                folders.insert(path.clone());
+            }
+        }
+    }
+    for folder in &folders {
+        io::remove_stale_temporaries(folder);
+    }
     // Outputs go to different paths, so a fleet writes them in parallel (each write ends
     // in an fsync); the first failure in config order is reported.
     let results: Vec<Result<(), Diagnostic>> = jobs.par_iter().map(write_job).collect();
