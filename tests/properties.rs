@@ -35,6 +35,21 @@ fn maybe<T: std::fmt::Debug + Clone + 'static>(
     prop::option::of(s).boxed()
 }
 
+/// Set in most cases: fields whose absence the rules often reject (taint values).
+fn often<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
+    prop::option::weighted(0.85, s).boxed()
+}
+
+/// Set in few cases: fields that make most configs invalid when set at random (old
+/// releases lack features; ingress controllers have prerequisites).
+fn rarely<T: std::fmt::Debug + Clone + 'static>(
+    s: impl Strategy<Value = T> + 'static,
+) -> BoxedStrategy<Option<T>> {
+    prop::option::weighted(0.2, s).boxed()
+}
+
 fn word() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{0,8}[a-z0-9]"
 }
@@ -52,7 +67,7 @@ fn config() -> impl Strategy<Value = Value> {
     let cluster = (
         select(vec!["aks", "arc", "aro", "ocp"]),
         maybe(word()),
-        maybe(word()),
+        often(word()),
         maybe(1u32..12),
         maybe(word()),
     )
@@ -67,10 +82,10 @@ fn config() -> impl Strategy<Value = Value> {
     let inference = (
         any::<bool>(),
         maybe(select(vec!["LoadBalancer", "NodePort", "ClusterIP"])),
+        often(select(vec![true, true, true, false])),
         maybe(any::<bool>()),
         maybe(any::<bool>()),
-        maybe(any::<bool>()),
-        maybe((word(), word())),
+        rarely((word(), word())),
     )
         .prop_map(|(on, router, insecure, nginx, internal, ssl)| {
             let mut i = json!({"enabled": on});
@@ -97,7 +112,7 @@ fn config() -> impl Strategy<Value = Value> {
         ),
         maybe(select(vec!["NoSchedule", "NoExecute", "PreferNoSchedule"])),
     ));
-    let ingress = maybe((
+    let ingress = rarely((
         select(vec!["azureml-fe", "nginx", "application-gateway"]),
         maybe(word()),
         maybe(word()),
@@ -105,9 +120,9 @@ fn config() -> impl Strategy<Value = Value> {
     let storage = prop::collection::vec((word(), maybe(word()), any::<bool>()), 0..3);
     let misc = (
         maybe(word()),
-        maybe(select(versions())),
-        maybe(word()),
-        maybe(word()),
+        rarely(select(versions())),
+        often(word()),
+        often(word()),
         maybe(select(vec!["test", "production"])),
         maybe((any::<bool>(), maybe(any::<bool>()))),
         maybe((any::<bool>(), any::<bool>(), any::<bool>())),
@@ -265,7 +280,7 @@ fn render(text: &str) -> Result<(String, Vec<Value>), Vec<&'static str>> {
 }
 
 proptest! {
-    #![proptest_config(RunnerConfig { cases: 48, failure_persistence: None, ..RunnerConfig::default() })]
+    #![proptest_config(RunnerConfig { cases: 64, failure_persistence: None, ..RunnerConfig::default() })]
 
     /// Builds, or fails validation with located errors; a render diffed against itself is empty.
     #[test]
