@@ -386,23 +386,35 @@ fn write(jobs: &[Job]) -> ExitStatus {
     }
     // Outputs go to different paths, so a fleet writes them in parallel (each write ends
     // in an fsync); the first failure in config order is reported.
-    let results: Vec<Result<(), Diagnostic>> = jobs.par_iter().map(write_job).collect();
-    match results.into_iter().find_map(Result::err) {
+    // Warnings are printed afterwards, in config order, not from the workers.
+    let results: Vec<Result<Option<Diagnostic>, Diagnostic>> =
+        jobs.par_iter().map(write_job).collect();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(warning) => io::print_diagnostics(&Vec::from_iter(warning)),
+            Err(d) => {
+                failure.get_or_insert(d);
+            }
+        }
+    }
+    match failure {
         Some(d) => io::fail(d),
         None => ExitStatus::Success,
     }
 }
 
-fn write_job(job: &Job) -> Result<(), Diagnostic> {
+/// Writes one job's output; Ok carries a warning about foreign files, if any.
+fn write_job(job: &Job) -> Result<Option<Diagnostic>, Diagnostic> {
     match (&job.output, &job.path) {
         (Output::Stream(text), None) => {
             io::print_stdout(text);
-            Ok(())
+            Ok(None)
         }
-        (Output::Stream(text), Some(path)) => write_stream(path, text),
+        (Output::Stream(text), Some(path)) => write_stream(path, text).map(|()| None),
         (Output::Dir(files), Some(dir)) => write_dir(dir, files),
         // plan_jobs refuses --target dir without -o.
-        (Output::Dir(_), None) => Ok(()),
+        (Output::Dir(_), None) => Ok(None),
     }
 }
 
@@ -468,10 +480,15 @@ fn foreign_files(dir: &Path, ours: &BTreeSet<&str>, previous: &[String]) -> Vec<
 }
 
 fn warn_foreign(dir: &Path, foreign: &[String]) {
+    io::print_diagnostics(&Vec::from_iter(foreign_warning(dir, foreign)));
+}
+
+/// The warning naming files amlc did not write, if there are any.
+fn foreign_warning(dir: &Path, foreign: &[String]) -> Option<Diagnostic> {
     if foreign.is_empty() {
-        return;
+        return None;
     }
-    io::print_diagnostics(&[Diagnostic::warning(
+    Some(Diagnostic::warning(
         "amlc::build::foreign-files",
         format!(
             "{} holds files amlc did not write; left alone: {}",
@@ -479,13 +496,13 @@ fn warn_foreign(dir: &Path, foreign: &[String]) {
             foreign.join(", ")
         ),
     )
-    .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization")]);
+    .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization"))
 }
 
 /// Writes the file set: every file into a temporary folder inside DIR first, then renamed
 /// into place (kustomization.yaml last), then files an earlier run wrote that are no longer
 /// rendered are removed. Files amlc never wrote stay, named in a warning.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
+fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<Option<Diagnostic>, Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
     }
@@ -521,8 +538,7 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
             let _ = std::fs::remove_file(dir.join(stale));
         }
     }
-    warn_foreign(dir, &foreign_files(dir, &ours, &previous));
-    Ok(())
+    Ok(foreign_warning(dir, &foreign_files(dir, &ours, &previous)))
 }
 
 /// Lines of a unified diff shown on stderr before it is cut short.
