@@ -211,6 +211,9 @@ pub struct Component {
     pub templates: Vec<File>,
     /// CRDs (`crds/*.yaml`), plain YAML, in path order.
     pub crds: Vec<File>,
+    /// The CRDs' documents, parsed once when the catalog loads (same order as `crds`):
+    /// every build copies them instead of parsing the YAML again.
+    pub crd_objects: Vec<serde_json::Value>,
     /// Parsed resources of the workload, when there is one.
     pub resources: Option<Resources>,
     /// Parsed per-container resources (empty: the whole pod's go on its one container).
@@ -221,6 +224,71 @@ pub struct Component {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     components: BTreeMap<String, Component>,
+    /// Every component's templates, compiled once when the catalog loads and shared by
+    /// every build of the process (a fleet build renders hundreds of configs from it).
+    templates: Templates,
+}
+
+/// The compiled templates of a catalog, by template path.
+#[derive(Clone)]
+pub struct Templates(minijinja::Environment<'static>);
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates(template_environment())
+    }
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates(..)")
+    }
+}
+
+impl PartialEq for Templates {
+    /// The templates are compiled from the components' files, so two catalogs with the
+    /// same components have the same templates.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Templates {
+    /// The compiled environment templates render in.
+    pub fn environment(&self) -> &minijinja::Environment<'static> {
+        &self.0
+    }
+}
+
+/// The environment every component template is compiled into and rendered by.
+fn template_environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    // A misspelt variable is an error, not an empty string in the manifests.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    // Output is YAML text; templates quote with `tojson` where they need to, so nothing is
+    // escaped behind their back (minijinja would JSON-escape `.yaml` files otherwise).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // `image("name")`: an extension image of this version, for pods with several images.
+    // It reads the render context rather than capturing a config, so one compiled
+    // environment serves every config.
+    env.add_function("image", |state: &minijinja::State, name: &str| {
+        let field = |key: &str| {
+            state.lookup(key).map(|v| v.to_string()).ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::UndefinedError,
+                    format!("image() needs `{key}` in the context"),
+                )
+            })
+        };
+        Ok(format!(
+            "{}/{name}:{}",
+            field("imageRepository")?,
+            field("version")?
+        ))
+    });
+    env
 }
 
 const METADATA: &str = "component.yaml";
@@ -259,9 +327,10 @@ impl Catalog {
         }
         let mut diagnostics = Vec::new();
         let mut components = BTreeMap::new();
+        let mut env = template_environment();
         for (folder, mut inner) in folders {
             inner.sort();
-            match load_component(root, folder, &inner, origin) {
+            match load_component(root, folder, &inner, origin, &mut env) {
                 Ok(c) => {
                     components.insert(folder.to_owned(), c);
                 }
@@ -269,7 +338,10 @@ impl Catalog {
             }
         }
         if diagnostics.is_empty() {
-            Ok(Catalog { components })
+            Ok(Catalog {
+                components,
+                templates: Templates(env),
+            })
         } else {
             Err(diagnostics)
         }
@@ -277,8 +349,24 @@ impl Catalog {
 
     /// The catalog with `user`'s folders added, replacing built-in folders of the same name.
     pub fn with_overrides(mut self, user: Catalog) -> Catalog {
+        // The user's templates are named under their own root, so they join the compiled
+        // set; replaced built-in folders' templates stay compiled but are never looked up.
+        for c in user.components.values() {
+            for t in &c.templates {
+                // Already compiled once when `user` loaded, so this cannot fail.
+                let _ = self
+                    .templates
+                    .0
+                    .add_template_owned(t.path.clone(), t.text.clone());
+            }
+        }
         self.components.extend(user.components);
         self
+    }
+
+    /// The compiled templates of every component.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
     }
 
     /// Components in name order.
@@ -296,6 +384,7 @@ fn load_component(
     folder: &str,
     files: &[(&str, &str)],
     origin: Origin,
+    compiled: &mut minijinja::Environment<'static>,
 ) -> Result<Component, Vec<Diagnostic>> {
     let path = |inner: &str| format!("{root}/{folder}/{inner}");
     let invalid = |code: &'static str, message: String| {
@@ -387,6 +476,7 @@ fn load_component(
 
     let mut templates = Vec::new();
     let mut crds = Vec::new();
+    let mut crd_objects = Vec::new();
     for (inner, text) in files {
         if let Some(file) = inner.strip_prefix("templates/") {
             if !file.ends_with(TEMPLATE_SUFFIX) || file.contains('/') {
@@ -396,7 +486,7 @@ fn load_component(
                 path: path(inner),
                 text: (*text).to_owned(),
             };
-            if let Err(e) = env.template_from_named_str(&f.path, &f.text) {
+            if let Err(e) = compiled.add_template_owned(f.path.clone(), f.text.clone()) {
                 diagnostics.push(template_diagnostic(&f, &e, origin));
             }
             templates.push(f);
@@ -408,17 +498,22 @@ fn load_component(
                 path: path(inner),
                 text: (*text).to_owned(),
             };
-            let is_crd = serde_yaml_ng::from_str::<serde_json::Value>(&f.text)
-                .map(|v| crate::object::kind(&v) == "CustomResourceDefinition");
+            let parsed = read_crd(&f, origin);
+            let is_crd = parsed
+                .as_ref()
+                .map(|v| crate::object::kind(v) == "CustomResourceDefinition");
             match is_crd {
-                Ok(true) => crds.push(f),
+                Ok(true) => {
+                    crds.push(f);
+                    crd_objects.extend(parsed.ok());
+                }
                 Ok(false) => diagnostics.push(invalid(
                     "amlc::component::invalid-crd",
                     format!("{} is not a CustomResourceDefinition", f.path),
                 )),
                 Err(e) => diagnostics.push(invalid(
                     "amlc::component::invalid-crd",
-                    format!("{}: {}", f.path, yaml_message(&e)),
+                    format!("{}: {}", f.path, yaml_message(e)),
                 )),
             }
         }
@@ -430,12 +525,25 @@ fn load_component(
             origin,
             templates,
             crds,
+            crd_objects,
             resources,
             container_resources,
         })
     } else {
         Err(diagnostics)
     }
+}
+
+/// A CRD file's document: built-in ones from the JSON `build.rs` made of them (parsing
+/// their YAML on every run was most of a build's time), others from their YAML.
+fn read_crd(f: &File, origin: Origin) -> Result<serde_json::Value, serde_yaml_ng::Error> {
+    if origin == Origin::BuiltIn
+        && let Some(json) = crate::embedded::crd_json(&f.path)
+        && let Ok(v) = serde_json::from_str(json)
+    {
+        return Ok(v);
+    }
+    serde_yaml_ng::from_str(&f.text)
 }
 
 /// A template error located with minijinja's own line information.

@@ -20,3 +20,8 @@ pub fn under(prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)>
 pub fn schema_text() -> &'static str {
     file("schemas/amlc.schema.json").expect("schemas/amlc.schema.json is embedded at build time")
 }
+
+/// A built-in CRD file's document as JSON, converted at build time (see `compiler/build.rs`).
+pub fn crd_json(path: &str) -> Option<&'static str> {
+    CRD_JSON.iter().find(|(p, _)| *p == path).map(|(_, c)| *c)
+}

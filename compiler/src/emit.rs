@@ -32,15 +32,19 @@ pub fn canonical_json(v: &Value) -> String {
 /// One object as a YAML document (no `---`), ending in a newline.
 pub fn yaml_document(v: &Value) -> String {
     let mut out = String::new();
+    write_document(&mut out, v);
+    out
+}
+
+fn write_document(out: &mut String, v: &Value) {
     match v {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_list(&mut out, items, 0),
+        Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
+        Value::Array(items) if !items.is_empty() => write_list(out, items, 0),
         other => {
-            out.push_str(&scalar(other));
+            write_scalar(out, other);
             out.push('\n');
         }
     }
-    out
 }
 
 // amlc writes YAML itself rather than through a serialiser, so the bytes are fixed by this
@@ -48,16 +52,49 @@ pub fn yaml_document(v: &Value) -> String {
 // go-yaml reads `yes`, `on`, `=` and `1:30` as non-strings): a string is written plain
 // only when it cannot be read as anything else, otherwise double-quoted (JSON escapes
 // are valid YAML), and multi-line strings as literal blocks.
+//
+// Everything is appended to one output buffer, never built in temporary strings: the
+// CRDs make a build's output a few hundred kilobytes, and a fleet build writes that per
+// cluster.
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, depth: usize) {
-    let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-    for (k, v) in sorted {
-        indent(out, depth);
-        out.push_str(&string(k));
+/// `inline_first`: the first key goes on the current line (after a list's dash).
+fn write_map(
+    out: &mut String,
+    map: &serde_json::Map<String, Value>,
+    depth: usize,
+    inline_first: bool,
+) {
+    // serde_json's map is usually sorted already; sort only when it is not (a map type
+    // that keeps insertion order).
+    if map.keys().is_sorted() {
+        write_entries(out, map.iter(), depth, inline_first);
+    } else {
+        let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+        write_entries(out, sorted.into_iter(), depth, inline_first);
+    }
+}
+
+fn write_entries<'a>(
+    out: &mut String,
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+    depth: usize,
+    inline_first: bool,
+) {
+    for (i, (k, v)) in entries.enumerate() {
+        if i > 0 || !inline_first {
+            indent(out, depth);
+        }
+        write_string(out, k);
         out.push(':');
         write_value(out, v, depth);
     }
@@ -70,10 +107,8 @@ fn write_list(out: &mut String, items: &[Value], depth: usize) {
         match item {
             Value::Object(map) if !map.is_empty() => {
                 // The first key goes on the dash's line; the rest line up under it.
-                let mut inner = String::new();
-                write_map(&mut inner, map, depth + 2);
                 out.push(' ');
-                out.push_str(&inner[depth + 2..]);
+                write_map(out, map, depth + 2, true);
             }
             Value::Array(list) if !list.is_empty() => {
                 out.push('\n');
@@ -89,7 +124,7 @@ fn write_value(out: &mut String, v: &Value, depth: usize) {
     match v {
         Value::Object(map) if !map.is_empty() => {
             out.push('\n');
-            write_map(out, map, depth + 2);
+            write_map(out, map, depth + 2, false);
         }
         Value::Array(items) if !items.is_empty() => {
             out.push('\n');
@@ -100,35 +135,33 @@ fn write_value(out: &mut String, v: &Value, depth: usize) {
 }
 
 fn write_inline(out: &mut String, v: &Value, block_indent: usize) {
+    out.push(' ');
     if let Value::String(s) = v
-        && let Some(block) = literal_block(s, block_indent)
+        && write_literal_block(out, s, block_indent)
     {
-        out.push(' ');
-        out.push_str(&block);
         return;
     }
-    out.push(' ');
-    out.push_str(&scalar(v));
+    write_scalar(out, v);
     out.push('\n');
 }
 
-fn scalar(v: &Value) -> String {
+fn write_scalar(out: &mut String, v: &Value) {
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string(s),
-        Value::Object(_) => "{}".into(),
-        Value::Array(_) => "[]".into(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(out, s),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
     }
 }
 
 /// A string as a plain scalar when nothing else can be read from it, else double-quoted.
-fn string(s: &str) -> String {
+fn write_string(out: &mut String, s: &str) {
     if is_plain_safe(s) {
-        s.to_owned()
+        out.push_str(s);
     } else {
-        serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
     }
 }
 
@@ -144,14 +177,19 @@ fn is_plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == '/' || first.is_ascii_digit()) {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    if s.ends_with([' ', ':']) {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " ._/:@+=,-".contains(c))
-    {
-        return false;
+    // One pass over the bytes: only a safe alphabet, and no `: ` or ` #` inside.
+    let bytes = s.as_bytes();
+    for (i, &c) in bytes.iter().enumerate() {
+        if !(c.is_ascii_alphanumeric() || b" ._/:@+=,-".contains(&c)) {
+            return false;
+        }
+        let next = bytes.get(i + 1).copied();
+        if (c == b':' && next == Some(b' ')) || (c == b' ' && next == Some(b'#')) {
+            return false;
+        }
     }
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return false;
@@ -166,24 +204,24 @@ fn is_plain_safe(s: &str) -> bool {
     true
 }
 
-/// A multi-line string as a literal block (`|`, `|-` or `|+`), when it can be one.
-fn literal_block(s: &str, block_indent: usize) -> Option<String> {
+/// A multi-line string as a literal block (`|`, `|-` or `|+`), when it can be one;
+/// false (and nothing written) when it cannot.
+fn write_literal_block(out: &mut String, s: &str, block_indent: usize) -> bool {
     if !s.contains('\n')
         || s.starts_with([' ', '\n'])
         || s.chars().any(|c| c.is_control() && c != '\n')
     {
-        return None;
+        return false;
     }
     let body = s.trim_end_matches('\n');
-    let chomp = match s.len() - body.len() {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
-    let mut out = format!("|{chomp}\n");
+    out.push_str(match s.len() - body.len() {
+        0 => "|-\n",
+        1 => "|\n",
+        _ => "|+\n",
+    });
     for line in body.split('\n') {
         if !line.is_empty() {
-            indent(&mut out, block_indent);
+            indent(out, block_indent);
             out.push_str(line);
         }
         out.push('\n');
@@ -192,7 +230,7 @@ fn literal_block(s: &str, block_indent: usize) -> Option<String> {
     for _ in 1..(s.len() - body.len()) {
         out.push('\n');
     }
-    Some(out)
+    true
 }
 
 /// The YAML stream: documents separated by `---` lines.
@@ -202,7 +240,7 @@ pub fn yaml_stream(objects: &[Value]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&yaml_document(v));
+        write_document(&mut out, v);
     }
     out
 }

@@ -47,3 +47,31 @@ pub fn version_text() -> String {
         r.newest()
     )
 }
+
+/// Why [`compile_bytes`] produced no output.
+#[derive(Debug)]
+pub enum CompileError {
+    /// The config is invalid: the user's problem, located.
+    Invalid(Vec<diagnostic::Diagnostic>),
+    /// The config passed validation but did not build: always a bug in amlc.
+    Build(Vec<diagnostic::Diagnostic>),
+}
+
+/// The whole `amlc build` path for a config's bytes (decode, parse, schema, rules, plan,
+/// render, transforms, YAML stream) with no file access and a fixed clock, against the
+/// built-in components (loaded once per process). The fuzz target and the fuzz regression
+/// tests call it, so both exercise exactly the same code.
+pub fn compile_bytes(name: &str, bytes: &[u8]) -> Result<String, CompileError> {
+    static CATALOG: std::sync::OnceLock<Result<catalog::Catalog, Vec<diagnostic::Diagnostic>>> =
+        std::sync::OnceLock::new();
+    let catalog = CATALOG
+        .get_or_init(catalog::Catalog::embedded)
+        .as_ref()
+        .map_err(|d| CompileError::Build(d.clone()))?;
+    let source =
+        source::decode(name, bytes.to_vec()).map_err(|d| CompileError::Invalid(vec![d]))?;
+    let validated = validate::validate(&source, &validate::NoFiles { now_unix: 0 })
+        .map_err(CompileError::Invalid)?;
+    let built = build(&validated, catalog).map_err(CompileError::Build)?;
+    Ok(emit::yaml_stream(&built.objects))
+}

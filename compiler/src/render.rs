@@ -17,6 +17,10 @@ use crate::plan::{Plan, PlannedComponent, Replicas};
 pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnostic>> {
     let mut objects = Vec::new();
     let mut diagnostics = Vec::new();
+    // The templates were compiled once with the catalog; the plan's context is converted
+    // to minijinja's values once per build, not once per template.
+    let env = catalog.templates().environment();
+    let base = minijinja::Value::from_serialize(&plan.context);
     for planned in &plan.components {
         let Some(component) = catalog.get(&planned.name) else {
             diagnostics.push(Diagnostic::error(
@@ -28,7 +32,7 @@ pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnos
             ));
             continue;
         };
-        match render_component(plan, planned, component) {
+        match render_component(env, &base, planned, component) {
             Ok(mut o) => objects.append(&mut o),
             Err(mut d) => diagnostics.append(&mut d),
         }
@@ -63,46 +67,17 @@ pub fn resources_value(r: &Resources) -> Value {
     })
 }
 
-fn environment() -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    // A misspelt variable is an error, not an empty string in the manifests.
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    // Output is YAML text; templates quote with `tojson` where they need to, so nothing is
-    // escaped behind their back (minijinja would JSON-escape `.yaml` files otherwise).
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env
-}
-
 fn render_component(
-    plan: &Plan,
+    env: &minijinja::Environment<'static>,
+    base: &minijinja::Value,
     planned: &PlannedComponent,
     component: &Component,
 ) -> Result<Vec<Object>, Vec<Diagnostic>> {
-    let mut context = plan.context.clone();
-    if let Some(map) = context.as_object_mut() {
-        map.insert("component".into(), component_context(planned));
-    }
-    let mut env = environment();
-    let repository = plan.context["imageRepository"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let version = plan.version.clone();
-    // `image("name")`: an extension image of this version, for pods with several images.
-    env.add_function("image", move |name: &str| {
-        format!("{repository}/{name}:{version}")
-    });
+    let context = minijinja::context! {
+        component => minijinja::Value::from_serialize(component_context(planned)),
+        ..minijinja::Value::clone(base)
+    };
     let mut diagnostics = Vec::new();
-    for t in &component.templates {
-        if let Err(e) = env.add_template_owned(t.path.clone(), t.text.clone()) {
-            diagnostics.push(catalog::template_diagnostic(t, &e, component.origin));
-        }
-    }
-    if !diagnostics.is_empty() {
-        return Err(diagnostics);
-    }
     let mut objects = Vec::new();
     for t in &component.templates {
         let text = env
@@ -118,14 +93,13 @@ fn render_component(
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
         }
     }
-    for crd in &component.crds {
-        match parse_documents(&crd.text) {
-            Ok(values) => {
-                objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
-            }
-            Err(e) => diagnostics.push(rendered_yaml_error(crd, &crd.text, &e, component)),
-        }
-    }
+    // Parsed once when the catalog loaded.
+    objects.extend(
+        component
+            .crd_objects
+            .iter()
+            .map(|v| Object::new(&component.name, v.clone())),
+    );
     for o in &objects {
         if o.kind().is_empty() || o.name().is_empty() || object::api_version(&o.value).is_empty() {
             diagnostics.push(

@@ -10,6 +10,7 @@ use amlc::build::{Build, SecretToCreate};
 use amlc::catalog::{Catalog, Origin};
 use amlc::diagnostic::Diagnostic;
 use amlc::emit;
+use rayon::prelude::*;
 
 use super::ExitStatus;
 use super::args::{BuildArgs, Target};
@@ -131,8 +132,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
     }
     let several = configs.len() > 1;
     let mut stems = BTreeSet::new();
-    let mut jobs = Vec::new();
-    let mut failed = false;
+    let mut planned = Vec::new();
     for config in configs
         .iter()
         .map(Some)
@@ -159,32 +159,79 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
             }
             (out, _) => out.clone(),
         };
-        let validated = match io::load(config.map(PathBuf::as_path), true) {
-            Ok(v) => v,
-            Err(_) => {
-                failed = true;
-                continue;
+        planned.push((config, path));
+    }
+    // Configs compile in parallel, sharing the catalog and its compiled templates. Nothing
+    // is printed from the workers: diagnostics, warnings and notes are printed afterwards
+    // in config order, so the output of a run does not depend on thread timing.
+    let compiled: Vec<Compiled> = planned
+        .par_iter()
+        .map(|(config, _)| compile(config.map(PathBuf::as_path), &catalog, args.target, several))
+        .collect();
+    let mut jobs = Vec::new();
+    let mut failed = false;
+    for ((config, path), c) in planned.into_iter().zip(compiled) {
+        io::print_diagnostics(&c.diagnostics);
+        match c.output {
+            Some(output) => {
+                print_secret_notes(&c.secrets, config.map(PathBuf::as_path));
+                jobs.push(Job { output, path });
             }
-        };
-        match amlc::build(&validated, &catalog) {
-            Ok(build) => {
-                io::print_diagnostics(&build.warnings);
-                print_secret_notes(&build.secrets, config.map(PathBuf::as_path));
-                jobs.push(Job {
-                    output: output(&build, args.target),
-                    path,
-                });
-            }
-            Err(d) => {
-                io::print_diagnostics(&d);
-                failed = true;
-            }
+            None => failed = true,
         }
     }
     if failed {
         return Err(ExitStatus::Invalid);
     }
     Ok(jobs)
+}
+
+/// One config, validated, compiled and emitted (or why not).
+struct Compiled {
+    /// None: the config failed; `diagnostics` says why.
+    output: Option<Output>,
+    /// Errors, or the warnings of a config that compiled.
+    diagnostics: Vec<Diagnostic>,
+    secrets: Vec<SecretToCreate>,
+}
+
+fn compile(config: Option<&Path>, catalog: &Catalog, target: Target, several: bool) -> Compiled {
+    let failed = |diagnostics| Compiled {
+        output: None,
+        diagnostics,
+        secrets: Vec::new(),
+    };
+    let validated = match io::validate_config(config, true) {
+        Ok(v) => v,
+        Err(d) => return failed(d),
+    };
+    match amlc::build(&validated, catalog) {
+        Ok(build) => Compiled {
+            output: Some(output(&build, target)),
+            // Validation warnings, then the GitOps lints of the rendered objects.
+            diagnostics: validated
+                .warnings
+                .into_iter()
+                .chain(build.warnings.clone())
+                .collect(),
+            secrets: build.secrets,
+        },
+        // Build errors (a broken component) point at no config line: in a fleet, say
+        // which config hit them.
+        Err(d) if several => failed(
+            d.into_iter()
+                .map(|mut d| {
+                    if d.location().is_none()
+                        && let Some(c) = config
+                    {
+                        d.message = format!("{}: {}", c.display(), d.message);
+                    }
+                    d
+                })
+                .collect(),
+        ),
+        Err(d) => failed(d),
+    }
 }
 
 fn output(build: &Build, target: Target) -> Output {
@@ -329,22 +376,51 @@ fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
 }
 
 fn write(jobs: &[Job]) -> ExitStatus {
+    // Leftovers of an interrupted earlier run go first, before any of this run's writes.
+    let mut folders = BTreeSet::new();
     for job in jobs {
-        let result = match (&job.output, &job.path) {
-            (Output::Stream(text), None) => {
-                io::print_stdout(text);
-                Ok(())
+        if let Some(path) = &job.path {
+            folders.insert(io::config_dir(path));
+            if matches!(job.output, Output::Dir(_)) {
+                folders.insert(path.clone());
             }
-            (Output::Stream(text), Some(path)) => write_stream(path, text),
-            (Output::Dir(files), Some(dir)) => write_dir(dir, files),
-            // plan_jobs refuses --target dir without -o.
-            (Output::Dir(_), None) => Ok(()),
-        };
-        if let Err(d) = result {
-            return io::fail(d);
         }
     }
-    ExitStatus::Success
+    for folder in &folders {
+        io::remove_stale_temporaries(folder);
+    }
+    // Outputs go to different paths, so a fleet writes them in parallel (each write ends
+    // in an fsync); the first failure in config order is reported.
+    // Warnings are printed afterwards, in config order, not from the workers.
+    let results: Vec<Result<Option<Diagnostic>, Diagnostic>> =
+        jobs.par_iter().map(write_job).collect();
+    let mut failure = None;
+    for result in results {
+        match result {
+            Ok(warning) => io::print_diagnostics(&Vec::from_iter(warning)),
+            Err(d) => {
+                failure.get_or_insert(d);
+            }
+        }
+    }
+    match failure {
+        Some(d) => io::fail(d),
+        None => ExitStatus::Success,
+    }
+}
+
+/// Writes one job's output; Ok carries a warning about foreign files, if any.
+fn write_job(job: &Job) -> Result<Option<Diagnostic>, Diagnostic> {
+    match (&job.output, &job.path) {
+        (Output::Stream(text), None) => {
+            io::print_stdout(text);
+            Ok(None)
+        }
+        (Output::Stream(text), Some(path)) => write_stream(path, text).map(|()| None),
+        (Output::Dir(files), Some(dir)) => write_dir(dir, files),
+        // plan_jobs refuses --target dir without -o.
+        (Output::Dir(_), None) => Ok(None),
+    }
 }
 
 fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {
@@ -409,10 +485,15 @@ fn foreign_files(dir: &Path, ours: &BTreeSet<&str>, previous: &[String]) -> Vec<
 }
 
 fn warn_foreign(dir: &Path, foreign: &[String]) {
+    io::print_diagnostics(&Vec::from_iter(foreign_warning(dir, foreign)));
+}
+
+/// The warning naming files amlc did not write, if there are any.
+fn foreign_warning(dir: &Path, foreign: &[String]) -> Option<Diagnostic> {
     if foreign.is_empty() {
-        return;
+        return None;
     }
-    io::print_diagnostics(&[Diagnostic::warning(
+    Some(Diagnostic::warning(
         "amlc::build::foreign-files",
         format!(
             "{} holds files amlc did not write; left alone: {}",
@@ -420,7 +501,7 @@ fn warn_foreign(dir: &Path, foreign: &[String]) {
             foreign.join(", ")
         ),
     )
-    .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization")]);
+    .with_help("kustomization.yaml lists amlc's files; move other files elsewhere or add them with a parent kustomization"))
 }
 
 /// Prefix of the staging folder inside DIR; dot-named, so kustomize, the foreign-file
@@ -443,7 +524,8 @@ const STAGING_PREFIX: &str = ".amlc-";
 /// move the user's own files and sub-folders along and replace the folder's identity, so
 /// amlc does not do it (README, "Writing a folder"). Files amlc never wrote stay, named in
 /// a warning.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
+/// Returns the warning about foreign files, for the caller to print in config order.
+fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<Option<Diagnostic>, Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
     }
@@ -492,8 +574,7 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<(), Diagnostic> {
         }
     }
     sync_folder(dir);
-    warn_foreign(dir, &foreign_files(dir, &ours, &previous));
-    Ok(())
+    Ok(foreign_warning(dir, &foreign_files(dir, &ours, &previous)))
 }
 
 /// Writes a file and flushes it to disk, so a rename never exposes an empty file after a

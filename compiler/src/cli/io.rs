@@ -134,7 +134,25 @@ pub fn choose_config(
 /// Reads and validates the chosen config. On failure the diagnostics are printed and
 /// the exit status returned; on success warnings are printed.
 pub fn load(given: Option<&Path>, allow_embedded: bool) -> Result<Validated, ExitStatus> {
-    let result = choose_config(given, allow_embedded)
+    match validate_config(given, allow_embedded) {
+        Ok(v) => {
+            print_diagnostics(&v.warnings);
+            Ok(v)
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Err(ExitStatus::Invalid)
+        }
+    }
+}
+
+/// Reads and validates the chosen config without printing anything (fleet builds print
+/// each config's diagnostics in order once every config is done).
+pub fn validate_config(
+    given: Option<&Path>,
+    allow_embedded: bool,
+) -> Result<Validated, Vec<Diagnostic>> {
+    choose_config(given, allow_embedded)
         .map_err(|d| vec![d])
         .and_then(|choice| match choice {
             ConfigChoice::File(path) => {
@@ -150,17 +168,7 @@ pub fn load(given: Option<&Path>, allow_embedded: bool) -> Result<Validated, Exi
                 };
                 validate::validate(&validate::default_config_source(), &host)
             }
-        });
-    match result {
-        Ok(v) => {
-            print_diagnostics(&v.warnings);
-            Ok(v)
-        }
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics);
-            Err(ExitStatus::Invalid)
-        }
-    }
+        })
 }
 
 /// Prints one error diagnostic and returns the invalid-input status.
@@ -172,6 +180,22 @@ pub fn fail(d: Diagnostic) -> ExitStatus {
 /// Writes a file atomically: a temporary file beside it, flushed, then renamed over it,
 /// so a failed or interrupted run leaves the old content intact.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    write_atomic_with(path, bytes, |file, bytes| file.write_all(bytes))
+}
+
+/// The prefix of amlc's temporary files and folders. An interrupted run (SIGINT, SIGKILL)
+/// can leave one behind: it is hidden, never mistaken for output, and the next run that
+/// writes into the folder removes it ([`remove_stale_temporaries`]).
+pub const TEMP_PREFIX: &str = ".amlc-";
+
+/// [`write_atomic`] with the write itself passed in, so tests can make it fail the way a
+/// full disk does and prove the old content survives (the rest of the code path is the
+/// one every build runs).
+pub fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+) -> Result<(), Diagnostic> {
     let name = path.display().to_string();
     let dir = config_dir(path);
     let fail = |what: &str, e: &std::io::Error| {
@@ -181,16 +205,93 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
         )
         .with_help("check that the folder exists and is writable; nothing was changed")
     };
+    // Dropping the temporary file on any error below deletes it.
     let mut tmp = tempfile::Builder::new()
-        .prefix(".amlc-")
+        .prefix(TEMP_PREFIX)
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| fail("cannot create a temporary file", &e))?;
-    tmp.write_all(bytes).map_err(|e| fail("write failed", &e))?;
+    write(tmp.as_file_mut(), bytes).map_err(|e| fail("write failed", &e))?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| fail("flush failed", &e))?;
     tmp.persist(path)
         .map_err(|e| fail("rename failed", &e.error))?;
     Ok(())
+}
+
+/// Removes temporary files and folders an interrupted earlier run left in `dir`. Called
+/// once per output folder before a run writes into it (never while writing, so a run's
+/// own parallel writes are not disturbed).
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let _ = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        let err = write_atomic_with(&path, b"new\n", |file, bytes| {
+            // Half the bytes land, then the disk is full.
+            file.write_all(&bytes[..2])?;
+            Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
+        })
+        .unwrap_err();
+        assert_eq!(err.code, "amlc::io::write");
+        assert!(err.message.contains("out.yaml"), "{}", err.message);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["out.yaml"]);
+    }
+
+    #[test]
+    fn a_write_succeeds_through_the_same_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.yaml");
+        std::fs::write(&path, "old\n").unwrap();
+        write_atomic(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".amlc-abc.tmp"), "partial").unwrap();
+        std::fs::create_dir(dir.path().join(".amlc-staging")).unwrap();
+        std::fs::write(dir.path().join(".amlc-staging/x.yaml"), "x").unwrap();
+        std::fs::write(dir.path().join("out.yaml"), "kept").unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "kept").unwrap();
+        remove_stale_temporaries(dir.path());
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".gitignore", "out.yaml"]);
+    }
 }
