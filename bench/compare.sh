@@ -79,7 +79,10 @@ YAML
 } > overlay/kustomization.yaml
 kubectl kustomize overlay >/dev/null
 
-# The fleet: 200 configs over the cluster types, sizes, selectors and taints.
+# The fleet: 200 configs over the cluster types, sizes, selectors and taints. Each cluster
+# has its own name; the extension is named azureml on every one of them, as fleets install
+# it (`az k8s-extension create --name azureml`). FLEET_NAMES=distinct gives every cluster's
+# extension its own name too, the worst case for amlc's parse cache.
 mkdir fleet
 types=(aks arc aro ocp)
 for i in $(seq -w 0 $((FLEET - 1))); do
@@ -89,7 +92,7 @@ for i in $(seq -w 0 $((FLEET - 1))); do
 apiVersion: amlc/v1
 kind: ExtensionConfig
 metadata:
-  name: ml$n
+  name: $([ "${FLEET_NAMES:-}" = distinct ] && echo "ml$n" || echo azureml)
 cluster:
   type: $t
   name: cluster-$i

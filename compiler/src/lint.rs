@@ -71,6 +71,11 @@ fn describe(v: &Value) -> String {
 /// Annotates an object holding `${` anywhere (keys or string values) and returns the
 /// warning; leaves it alone otherwise.
 fn disable_flux_substitution(v: &mut Value) -> Option<Diagnostic> {
+    // Almost no object holds `${`: check without building paths first (this runs on every
+    // object of every build, CRDs included).
+    if !has_substitution(v) {
+        return None;
+    }
     let mut paths = Vec::new();
     find_substitutions(v, &mut String::new(), &mut paths);
     // The annotation amlc adds holds no `${`, so a second run finds the same paths.
@@ -115,6 +120,18 @@ fn disable_flux_substitution(v: &mut Value) -> Option<Diagnostic> {
             "if the `${` is meant for Flux, this annotation stops it; if not, nothing to do (other tools apply the value as written)",
         ),
     )
+}
+
+/// Whether any key or string value holds `${`; allocates nothing.
+fn has_substitution(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("${"),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains("${") || has_substitution(v)),
+        Value::Array(items) => items.iter().any(has_substitution),
+        _ => false,
+    }
 }
 
 /// JSON Pointers (RFC 6901) of every key or string value containing `${`, in key order.

@@ -5,6 +5,9 @@
 //! It does not decide which components are on (`plan`) or apply the cross-cutting
 //! changes (namespace, labels, scheduling, registry, checksums: `transform`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -84,10 +87,12 @@ fn render_component(
             .get_template(&t.path)
             .and_then(|tmpl| tmpl.render(&context));
         match text {
-            Ok(text) => match parse_documents(&text) {
-                Ok(values) => {
-                    objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
-                }
+            Ok(text) => match parse_documents_cached(&text) {
+                Ok(values) => objects.extend(
+                    values
+                        .iter()
+                        .map(|v| Object::new(&component.name, v.clone())),
+                ),
                 Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
             },
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
@@ -119,6 +124,29 @@ fn render_component(
     } else {
         Err(diagnostics)
     }
+}
+
+/// Rendered texts the cache keeps at most; a fleet renders far fewer distinct ones per
+/// template, and the bound keeps a pathological run's memory in check.
+const PARSE_CACHE_ENTRIES: usize = 4096;
+
+/// [`parse_documents`], remembered by text. Across a fleet most templates render the same
+/// text for every config (names and selectors are applied later by the transforms), and
+/// parsing YAML is the costliest step of a render; parsing is a pure function of the text,
+/// so a cached result is exactly what parsing again would give.
+fn parse_documents_cached(text: &str) -> Result<Arc<Vec<Value>>, serde_yaml_ng::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Value>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
+        return Ok(hit);
+    }
+    let parsed = Arc::new(parse_documents(text)?);
+    if let Ok(mut c) = cache.lock()
+        && c.len() < PARSE_CACHE_ENTRIES
+    {
+        c.insert(text.to_owned(), Arc::clone(&parsed));
+    }
+    Ok(parsed)
 }
 
 /// The documents of a YAML stream; empty and comment-only documents are dropped.
