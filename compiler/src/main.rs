@@ -2,6 +2,12 @@
 
 mod cli;
 
+// Allocation is a quarter of a build's instructions with the system allocator (README,
+// "Performance"); mimalloc does the same work in about half. Transparent huge pages are
+// off (feature `no_thp`): with them one build's peak memory grows from 19 to 28 MiB.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() {
