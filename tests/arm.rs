@@ -613,7 +613,7 @@ fn docs_list_every_setting_amlc_emits() {
 
 /// The extension as the rendered YAML shows it: which workloads exist, the azureml-fe
 /// Service's type, the router's replicas and the extension pods' nodeSelector.
-fn from_rendered(objects: &[Value], name: &str) -> arm::Readback {
+fn from_rendered(objects: &[amlc::manifest::Manifest], name: &str) -> arm::Readback {
     let find = |kind: &str, n: &str| {
         objects
             .iter()

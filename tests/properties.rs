@@ -259,7 +259,9 @@ fn render(text: &str) -> Result<(String, Vec<Value>), Vec<&'static str>> {
         Ok(v) => {
             let built = amlc::build(&v, catalog())
                 .unwrap_or_else(|d| panic!("validated but did not build: {d:#?}\n{text}"));
-            Ok((amlc::emit::yaml_stream(&built.objects), built.objects))
+            let stream = amlc::emit::yaml_stream(&built.objects);
+            let objects = built.objects.into_iter().map(|m| m.into_value()).collect();
+            Ok((stream, objects))
         }
         Err(d) => {
             for e in d.iter().filter(|d| d.is_error()) {

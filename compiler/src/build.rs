@@ -2,14 +2,13 @@
 //! objects (in install order) out. Reads like the pipeline in DESIGN.md; each stage is its
 //! own module. Reads no files, environment or clock, and prints nothing.
 
-use serde_json::Value;
-
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
+use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::validate::Validated;
-use crate::{lint, order, render, transform};
+use crate::{crds, lint, order, render, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -17,7 +16,7 @@ pub struct Build {
     /// The plan the objects were rendered from (components, replicas, resources).
     pub plan: Plan,
     /// Every object, final, in install order.
-    pub objects: Vec<Value>,
+    pub objects: Vec<Manifest>,
     /// Secrets the objects reference that amlc must not write (key material): the CLI
     /// tells the user how to create them.
     pub secrets: Vec<SecretToCreate>,
@@ -43,19 +42,40 @@ pub fn build(validated: &Validated, catalog: &Catalog) -> Result<Build, Vec<Diag
 /// Compiles a config (one that passed validation).
 pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Diagnostic>> {
     let plan = plan::plan(config, catalog)?;
-    let objects = render::render(&plan, catalog)?;
-    let objects = transform::apply(objects, &transform_settings(config));
-    let objects: Vec<Value> = order::sort(objects).into_iter().map(|o| o.value).collect();
+    let settings = transform_settings(config);
+    // The CRDs are made (or found made) while the templates render.
+    let (rendered, crds) = rayon::join(
+        || render::render(&plan, catalog),
+        || {
+            plan.components
+                .iter()
+                .filter_map(|planned| catalog.get(&planned.name))
+                .map(|component| crds::built(component, &settings))
+                .collect::<Vec<_>>()
+        },
+    );
+    let rendered = rendered?;
+    // Each object with its lint warnings, so the warnings follow the install order.
+    let mut linted: Vec<(Manifest, Vec<Diagnostic>)> = crds
+        .iter()
+        .flat_map(|built| built.manifests.iter().cloned())
+        .collect();
+    let crd_manifests: Vec<Manifest> = linted.iter().map(|(m, _)| m.clone()).collect();
+    for mut o in transform::apply(rendered, &settings, &crd_manifests) {
+        // Last, so the lints see every value exactly as it will be written.
+        let warnings = lint::apply(&mut o.value);
+        linted.push((Manifest::new(o.value), warnings));
+    }
+    let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =
+        order::sort(linted, |(m, _)| m).into_iter().unzip();
     if let Some(empty) = lint::require_objects(&objects) {
         return Err(vec![empty]);
     }
-    // Last, so the lints see every value exactly as it will be written.
-    let (objects, warnings) = lint::apply(objects);
     Ok(Build {
         secrets: secrets_to_create(config, &plan),
         plan,
         objects,
-        warnings,
+        warnings: warnings.into_iter().flatten().collect(),
     })
 }
 

@@ -211,13 +211,65 @@ pub struct Component {
     pub templates: Vec<File>,
     /// CRDs (`crds/*.yaml`), plain YAML, in path order.
     pub crds: Vec<File>,
-    /// The CRDs' documents, parsed once when the catalog loads (same order as `crds`):
-    /// every build copies them instead of parsing the YAML again.
+    /// The CRDs' documents, parsed once when the catalog loads (same order as `crds`).
     pub crd_objects: Vec<serde_json::Value>,
+    /// The CRDs as builds output them, per extension name (`crds`): a fleet build shares
+    /// them between its configs instead of transforming and emitting them again.
+    pub built_crds: Memo<crate::crds::Built>,
     /// Parsed resources of the workload, when there is one.
     pub resources: Option<Resources>,
     /// Parsed per-container resources (empty: the whole pod's go on its one container).
     pub container_resources: BTreeMap<String, Resources>,
+}
+
+/// Results derived from a component once and shared by every build of the process, by key.
+/// Bounded: past [`Memo::ENTRIES`] keys, results are computed and not kept. A copy of a
+/// component starts empty, and two components compare equal whatever they have memoised.
+pub struct Memo<V>(std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<V>>>);
+
+impl<V> Memo<V> {
+    pub const ENTRIES: usize = 64;
+
+    /// The value for `key`, computed by `make` the first time.
+    pub fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> std::sync::Arc<V> {
+        if let Some(hit) = self.0.lock().ok().and_then(|m| m.get(key).cloned()) {
+            return hit;
+        }
+        // Computed outside the lock: two threads may both compute a missing value, and
+        // give the same one, which beats holding every other config up.
+        let value = std::sync::Arc::new(make());
+        if let Ok(mut m) = self.0.lock()
+            && m.len() < Self::ENTRIES
+        {
+            m.entry(key.to_owned())
+                .or_insert_with(|| std::sync::Arc::clone(&value));
+        }
+        value
+    }
+}
+
+impl<V> Default for Memo<V> {
+    fn default() -> Self {
+        Memo(std::sync::Mutex::default())
+    }
+}
+
+impl<V> Clone for Memo<V> {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl<V> PartialEq for Memo<V> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<V> std::fmt::Debug for Memo<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo(..)")
+    }
 }
 
 /// Every component, by folder name.
@@ -499,9 +551,13 @@ fn load_component(
                 text: (*text).to_owned(),
             };
             let parsed = read_crd(&f, origin);
-            let is_crd = parsed
-                .as_ref()
-                .map(|v| crate::object::kind(v) == "CustomResourceDefinition");
+            // Checked here, once: the build shares a CRD between configs on the grounds that
+            // only its labels change (`crds`), which holds for this kind and group alone.
+            let is_crd = parsed.as_ref().map(|v| {
+                crate::object::kind(v) == "CustomResourceDefinition"
+                    && crate::object::group(v) == "apiextensions.k8s.io"
+                    && !crate::object::name(v).is_empty()
+            });
             match is_crd {
                 Ok(true) => {
                     crds.push(f);
@@ -509,7 +565,10 @@ fn load_component(
                 }
                 Ok(false) => diagnostics.push(invalid(
                     "amlc::component::invalid-crd",
-                    format!("{} is not a CustomResourceDefinition", f.path),
+                    format!(
+                        "{} is not a CustomResourceDefinition (apiVersion apiextensions.k8s.io/v1, with metadata.name)",
+                        f.path
+                    ),
                 )),
                 Err(e) => diagnostics.push(invalid(
                     "amlc::component::invalid-crd",
@@ -526,6 +585,7 @@ fn load_component(
             templates,
             crds,
             crd_objects,
+            built_crds: Memo::default(),
             resources,
             container_resources,
         })

@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::manifest::Manifest;
 use crate::object;
 
 /// A copy of a value with every object's keys in sorted order, whatever map type
@@ -234,15 +236,24 @@ fn write_literal_block(out: &mut String, s: &str, block_indent: usize) -> bool {
 }
 
 /// The YAML stream: documents separated by `---` lines.
-pub fn yaml_stream(objects: &[Value]) -> String {
-    let mut out = String::new();
-    for (i, v) in objects.iter().enumerate() {
+pub fn yaml_stream(objects: &[Manifest]) -> String {
+    write_documents(objects);
+    let mut out = String::with_capacity(objects.iter().map(|m| m.yaml().len() + 4).sum());
+    for (i, m) in objects.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        write_document(&mut out, v);
+        out.push_str(m.yaml());
     }
     out
+}
+
+/// Writes the documents not yet written, in parallel: each is a pure function of its
+/// object, so the bytes do not depend on which thread wrote them.
+fn write_documents(objects: &[Manifest]) {
+    objects.par_iter().for_each(|m| {
+        m.yaml();
+    });
 }
 
 /// The kustomize-style file name of an object: `<group>_<version>_<kind>_<name>.yaml` in
@@ -263,17 +274,18 @@ pub const KUSTOMIZATION: &str = "kustomization.yaml";
 /// The `--target dir` file set: (file name, contents) in install order, then
 /// `kustomization.yaml`. Objects whose plain names would collide get their namespace as a
 /// prefix.
-pub fn dir_files(objects: &[Value]) -> Vec<(String, String)> {
+pub fn dir_files(objects: &[Manifest]) -> Vec<(String, String)> {
+    write_documents(objects);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for v in objects {
-        *counts.entry(file_name(v, false)).or_default() += 1;
+    for m in objects {
+        *counts.entry(file_name(m, false)).or_default() += 1;
     }
     let mut files: Vec<(String, String)> = objects
         .iter()
-        .map(|v| {
-            let plain = file_name(v, false);
+        .map(|m| {
+            let plain = file_name(m, false);
             let collides = counts.get(&plain).is_some_and(|n| *n > 1);
-            (file_name(v, collides), yaml_document(v))
+            (file_name(m, collides), m.yaml().to_owned())
         })
         .collect();
     let resources: Vec<Value> = files
@@ -314,8 +326,8 @@ mod tests {
     #[test]
     fn the_stream_separates_documents_and_sorts_keys() {
         let out = yaml_stream(&[
-            json!({"kind": "A", "apiVersion": "v1", "metadata": {"name": "a"}}),
-            json!({"kind": "B", "apiVersion": "v1", "metadata": {"name": "b"}}),
+            json!({"kind": "A", "apiVersion": "v1", "metadata": {"name": "a"}}).into(),
+            json!({"kind": "B", "apiVersion": "v1", "metadata": {"name": "b"}}).into(),
         ]);
         assert_eq!(
             out,
@@ -380,7 +392,7 @@ mod tests {
         let a = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "x", "namespace": "azureml"}});
         let b = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "x", "namespace": "default"}});
         let c = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default"}});
-        let files = dir_files(&[a, b, c]);
+        let files = dir_files(&[a.into(), b.into(), c.into()]);
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,

@@ -6,8 +6,9 @@
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
 //! folders compiled in) · `catalog` (component folders) · `plan` (which components are on,
 //! replicas, resources) · `render` (templates -> objects) · `object` (object accessors) ·
-//! `transform` (namespace, labels, scheduling, registry, checksums) · `order` (install
-//! order) · `lint` (GitOps safety: Flux substitution, Argo CD tracking, empty output) · `emit`
+//! `transform` (namespace, labels, scheduling, registry, checksums) · `crds` (CRDs made
+//! once per extension name) · `lint` (GitOps safety: Flux substitution, Argo CD tracking,
+//! empty output) · `order` (install order) · `manifest` (final, shared objects) · `emit`
 //! (YAML stream, kustomize folder) · `build` (the whole compile) · `arm`
 //! (the ARM deployment-template target) · `diff` (render against a previous render, dump,
 //! config or live cluster) · `taints` (node taint commands) · `init` (starter config).
@@ -17,12 +18,14 @@ pub mod build;
 pub mod capacity;
 pub mod catalog;
 pub mod config;
+pub mod crds;
 pub mod diagnostic;
 pub mod diff;
 pub mod embedded;
 pub mod emit;
 pub mod init;
 pub mod lint;
+pub mod manifest;
 pub mod object;
 pub mod order;
 pub mod plan;

@@ -23,5 +23,5 @@ fn main() {
             });
         }
     };
-    std::process::exit(cli::run(cli) as i32);
+    std::process::exit(rayon::scope(|_| cli::run(cli)) as i32);
 }

@@ -47,13 +47,17 @@ pub fn group(v: &Value) -> &str {
 }
 
 pub fn name(v: &Value) -> &str {
-    v.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    metadata(v, "name").unwrap_or("")
 }
 
 pub fn namespace(v: &Value) -> Option<&str> {
-    v.pointer("/metadata/namespace").and_then(Value::as_str)
+    metadata(v, "namespace")
+}
+
+/// A string field of `metadata`. (Looked up directly: every stage asks for names, and a
+/// JSON Pointer is parsed again on every call.)
+fn metadata<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get("metadata")?.get(key)?.as_str()
 }
 
 /// The pod template of a workload, where the kind has one.

@@ -107,13 +107,16 @@ impl Plan {
 /// Decides which components are on and resolves their workloads.
 pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>> {
     let context = context(config);
+    // Converted to minijinja's values once: evaluating with a serde value converts all of
+    // it on every call, which was most of planning.
+    let values = minijinja::Value::from_serialize(&context);
     let env = minijinja::Environment::new();
     let mut components = Vec::new();
     let mut disabled = Vec::new();
     let mut diagnostics = Vec::new();
     for component in catalog.components() {
-        match is_enabled(&env, component, &context) {
-            Ok(true) => match plan_component(&env, component, config, &context) {
+        match is_enabled(&env, component, &values) {
+            Ok(true) => match plan_component(&env, component, config, &values) {
                 Ok(c) => components.push(c),
                 Err(d) => diagnostics.push(d),
             },
@@ -147,7 +150,7 @@ fn component_error(component: &Component, what: &str, e: &minijinja::Error) -> D
 fn is_enabled(
     env: &minijinja::Environment<'_>,
     component: &Component,
-    context: &Value,
+    context: &minijinja::Value,
 ) -> Result<bool, Diagnostic> {
     let expr = env
         .compile_expression(&component.meta.when)
@@ -161,7 +164,7 @@ fn plan_component(
     env: &minijinja::Environment<'_>,
     component: &Component,
     config: &Config,
-    context: &Value,
+    context: &minijinja::Value,
 ) -> Result<PlannedComponent, Diagnostic> {
     let workload = match (&component.meta.workload, component.resources) {
         (Some(w), Some(per_pod)) => {

@@ -1,5 +1,5 @@
-//! Rendering: each enabled component's templates (minijinja) -> YAML text -> objects, plus
-//! its CRDs as plain YAML. Errors name the template file and line (minijinja's own line
+//! Rendering: each enabled component's templates (minijinja) -> YAML text -> objects (its
+//! CRDs, plain YAML, are made apart: `crds`). Errors name the template file and line (minijinja's own line
 //! information) and say whose bug it is: amlc's, or the user's `--components` folder's.
 //!
 //! It does not decide which components are on (`plan`) or apply the cross-cutting
@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,24 +19,30 @@ use crate::plan::{Plan, PlannedComponent, Replicas};
 
 /// Renders every enabled component. Every problem is reported at once.
 pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnostic>> {
-    let mut objects = Vec::new();
-    let mut diagnostics = Vec::new();
     // The templates were compiled once with the catalog; the plan's context is converted
     // to minijinja's values once per build, not once per template.
     let env = catalog.templates().environment();
     let base = minijinja::Value::from_serialize(&plan.context);
-    for planned in &plan.components {
-        let Some(component) = catalog.get(&planned.name) else {
-            diagnostics.push(Diagnostic::error(
+    // Components render in parallel (parsing their YAML is most of a single build), and
+    // are collected in plan order, so the result does not depend on thread timing.
+    let rendered: Vec<Result<Vec<Object>, Vec<Diagnostic>>> = plan
+        .components
+        .par_iter()
+        .map(|planned| match catalog.get(&planned.name) {
+            Some(component) => render_component(env, &base, planned, component),
+            None => Err(vec![Diagnostic::error(
                 "amlc::bug::plan-catalog-mismatch",
                 format!(
                     "bug in amlc: the plan names component {} that the catalog lacks",
                     planned.name
                 ),
-            ));
-            continue;
-        };
-        match render_component(env, &base, planned, component) {
+            )]),
+        })
+        .collect();
+    let mut objects = Vec::new();
+    let mut diagnostics = Vec::new();
+    for r in rendered {
+        match r {
             Ok(mut o) => objects.append(&mut o),
             Err(mut d) => diagnostics.append(&mut d),
         }
@@ -98,13 +105,6 @@ fn render_component(
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
         }
     }
-    // Parsed once when the catalog loaded.
-    objects.extend(
-        component
-            .crd_objects
-            .iter()
-            .map(|v| Object::new(&component.name, v.clone())),
-    );
     for o in &objects {
         if o.kind().is_empty() || o.name().is_empty() || object::api_version(&o.value).is_empty() {
             diagnostics.push(

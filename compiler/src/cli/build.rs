@@ -10,6 +10,7 @@ use amlc::build::{Build, SecretToCreate};
 use amlc::catalog::{Catalog, Origin};
 use amlc::diagnostic::Diagnostic;
 use amlc::emit;
+use amlc::validate::Validated;
 use rayon::prelude::*;
 
 use super::ExitStatus;
@@ -108,10 +109,6 @@ fn config_stem(path: &Path) -> String {
 
 /// Loads the catalog, expands the configs, validates and compiles each one.
 fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
-    let catalog = load_catalog(args.components.as_deref()).map_err(|d| {
-        io::print_diagnostics(&d);
-        ExitStatus::Invalid
-    })?;
     let configs = expand_configs(&args.configs).map_err(io::fail)?;
     if configs.len() > 1 && args.output.is_none() {
         return Err(io::fail(
@@ -161,12 +158,36 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         };
         planned.push((config, path));
     }
-    // Configs compile in parallel, sharing the catalog and its compiled templates. Nothing
-    // is printed from the workers: diagnostics, warnings and notes are printed afterwards
-    // in config order, so the output of a run does not depend on thread timing.
+    // The catalog loads while the configs are validated (the two are independent, and
+    // about equal in cost for one config); then configs compile in parallel, sharing the
+    // catalog and its compiled templates. Nothing is printed from the workers:
+    // diagnostics, warnings and notes are printed afterwards in config order, so the
+    // output of a run does not depend on thread timing.
+    let (catalog, validated) = rayon::join(
+        || load_catalog(args.components.as_deref()),
+        || {
+            planned
+                .par_iter()
+                .map(|(config, _)| io::validate_config(config.map(PathBuf::as_path), true))
+                .collect::<Vec<_>>()
+        },
+    );
+    let catalog = catalog.map_err(|d| {
+        io::print_diagnostics(&d);
+        ExitStatus::Invalid
+    })?;
     let compiled: Vec<Compiled> = planned
         .par_iter()
-        .map(|(config, _)| compile(config.map(PathBuf::as_path), &catalog, args.target, several))
+        .zip(validated)
+        .map(|((config, _), validated)| {
+            compile(
+                config.map(PathBuf::as_path),
+                validated,
+                &catalog,
+                args.target,
+                several,
+            )
+        })
         .collect();
     let mut jobs = Vec::new();
     let mut failed = false;
@@ -195,13 +216,19 @@ struct Compiled {
     secrets: Vec<SecretToCreate>,
 }
 
-fn compile(config: Option<&Path>, catalog: &Catalog, target: Target, several: bool) -> Compiled {
+fn compile(
+    config: Option<&Path>,
+    validated: Result<Validated, Vec<Diagnostic>>,
+    catalog: &Catalog,
+    target: Target,
+    several: bool,
+) -> Compiled {
     let failed = |diagnostics| Compiled {
         output: None,
         diagnostics,
         secrets: Vec::new(),
     };
-    let validated = match io::validate_config(config, true) {
+    let validated = match validated {
         Ok(v) => v,
         Err(d) => return failed(d),
     };

@@ -25,7 +25,12 @@ pub type RenderFn<'a> = &'a dyn Fn(&Validated) -> Result<Vec<Value>, Vec<Diagnos
 /// yaml` prints, as values.
 pub fn render_objects(validated: &Validated) -> Result<Vec<Value>, Vec<Diagnostic>> {
     let catalog = amlc::catalog::Catalog::embedded()?;
-    amlc::build(validated, &catalog).map(|b| b.objects)
+    amlc::build(validated, &catalog).map(|b| {
+        b.objects
+            .into_iter()
+            .map(amlc::manifest::Manifest::into_value)
+            .collect()
+    })
 }
 
 pub fn run(args: &DiffArgs) -> ExitStatus {

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::manifest::Manifest;
 use crate::object::Object;
 
 /// What the transforms need from the config.
@@ -30,9 +31,15 @@ pub struct Settings {
     pub registry: String,
 }
 
-/// Applies every transform, in order.
-pub fn apply(objects: Vec<Object>, settings: &Settings) -> Vec<Object> {
-    let cluster_scoped: BTreeSet<(String, String)> = namespace::cluster_scoped_kinds(&objects);
+/// Applies every transform, in order. `crds` are the build's CRDs made apart (`crds`):
+/// they are not changed here, but the scope they give their kinds counts.
+pub fn apply(objects: Vec<Object>, settings: &Settings, crds: &[Manifest]) -> Vec<Object> {
+    let cluster_scoped: BTreeSet<(String, String)> = namespace::cluster_scoped_kinds(
+        objects
+            .iter()
+            .map(|o| &o.value)
+            .chain(crds.iter().map(Manifest::value)),
+    );
     let objects = namespace::apply(objects, &settings.namespace, &cluster_scoped);
     let objects = labels::apply(objects, &settings.instance);
     let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
@@ -60,5 +67,73 @@ pub(crate) mod table {
     pub fn expect(objects: &[Object], yaml: &str) {
         let want: Vec<Value> = crate::render::parse_documents(yaml).unwrap();
         assert_eq!(values(objects), want);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn settings(instance: &str, other: bool) -> Settings {
+        Settings {
+            namespace: if other { "elsewhere" } else { "azureml" }.into(),
+            instance: instance.into(),
+            node_selector: if other {
+                [("pool".to_owned(), "gpu".to_owned())].into()
+            } else {
+                BTreeMap::new()
+            },
+            tolerations: if other {
+                vec![serde_json::json!({"key": "k", "operator": "Exists"})]
+            } else {
+                Vec::new()
+            },
+            registry: if other {
+                "registry.example.com"
+            } else {
+                "mcr.microsoft.com"
+            }
+            .into(),
+        }
+    }
+
+    /// What `crds` relies on to share CRDs between builds: every transform leaves a CRD
+    /// alone but for the labels, which depend on the extension name only.
+    #[test]
+    fn crds_depend_on_the_extension_name_alone() {
+        let catalog = Catalog::embedded().unwrap();
+        let crds: Vec<Object> = catalog
+            .components()
+            .flat_map(|c| {
+                c.crd_objects
+                    .iter()
+                    .map(|v| Object::new(&c.name, v.clone()))
+            })
+            .collect();
+        assert!(crds.len() > 20, "{}", crds.len());
+        let plain = apply(crds.clone(), &settings("azureml", false), &[]);
+        let other = apply(crds.clone(), &settings("azureml", true), &[]);
+        assert_eq!(plain, other);
+        let renamed = apply(crds.clone(), &settings("ml", false), &[]);
+        for ((before, after), renamed) in crds.iter().zip(&plain).zip(&renamed) {
+            let mut without_labels = after.value.clone();
+            without_labels["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("labels");
+            let mut original = before.value.clone();
+            original["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("labels");
+            assert_eq!(without_labels, original, "{}", before.name());
+            assert_eq!(
+                renamed.value["metadata"]["labels"]["amlc/instance"],
+                "ml",
+                "{}",
+                before.name()
+            );
+        }
     }
 }

@@ -32,17 +32,20 @@ pub const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storage.k8s.io", "StorageClass"),
 ];
 
-/// The built-in cluster-scoped kinds plus those of every `scope: Cluster` CRD in the set.
-pub fn cluster_scoped_kinds(objects: &[Object]) -> BTreeSet<(String, String)> {
+/// The built-in cluster-scoped kinds plus those of every `scope: Cluster` CRD among
+/// `objects`.
+pub fn cluster_scoped_kinds<'a>(
+    objects: impl IntoIterator<Item = &'a Value>,
+) -> BTreeSet<(String, String)> {
     let mut set: BTreeSet<(String, String)> = CLUSTER_SCOPED
         .iter()
         .map(|(g, k)| ((*g).to_owned(), (*k).to_owned()))
         .collect();
-    for o in objects
-        .iter()
-        .filter(|o| o.kind() == "CustomResourceDefinition")
+    for v in objects
+        .into_iter()
+        .filter(|v| object::kind(v) == "CustomResourceDefinition")
     {
-        let spec = &o.value["spec"];
+        let spec = &v["spec"];
         if spec["scope"] == "Cluster"
             && let (Some(g), Some(k)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
         {
@@ -78,7 +81,7 @@ mod tests {
 
     fn run(input: &str, output: &str) {
         let objects = objects(input);
-        let scoped = cluster_scoped_kinds(&objects);
+        let scoped = cluster_scoped_kinds(objects.iter().map(|o| &o.value));
         expect(&apply(objects, "azureml", &scoped), output);
     }
 
