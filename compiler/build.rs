@@ -2,11 +2,14 @@
 //! installed `amlc` is self-contained. Walks the folders, so adding a component is adding
 //! a folder: no Rust file lists component names.
 //!
-//! It also converts every built-in CRD (`components/*/crds/*.yaml`) to JSON once, here:
-//! the CRDs are most of the bytes amlc emits, and reading them as YAML on every run was
-//! most of a build's time (libyaml costs some 240 instructions a byte; serde_json a few).
-//! The conversion uses the same serde_yaml_ng the library uses, so the values are the
-//! same; a CRD that does not parse gets no JSON and the library reports it as before.
+//! It also converts the YAML data files amlc reads as data (component.yaml, the CRDs,
+//! targets/releases.yaml and targets/capacity.yaml) to JSON once, here: the CRDs are most
+//! of the bytes amlc emits, and reading YAML on every run was most of a build's time
+//! (libyaml costs some 240 instructions a byte; serde_json a few). The conversion uses the
+//! same serde_yaml_ng the library uses, so the values are the same (tests compare both
+//! readings of every file); a file that does not parse gets no JSON and the library reads
+//! and reports its YAML as before. Templates are not data, and the default config is read
+//! as a config, with its line numbers.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -38,7 +41,7 @@ fn main() {
         .expect("write to string");
     }
     out.push_str("];\n");
-    out.push_str(&crd_json_table(&root, &files));
+    out.push_str(&yaml_as_json_table(&root, &files));
     let dest =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     std::fs::write(dest, out).expect("write embedded.rs");
@@ -64,31 +67,34 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
     }
 }
 
-/// `CRD_JSON`: (path of a built-in CRD file, its document as compact JSON), for every CRD
-/// file that parses; the JSON files go to OUT_DIR.
-fn crd_json_table(root: &Path, files: &[String]) -> String {
+/// Whether a data file is YAML read as data, so it gets a JSON twin.
+fn is_yaml_data(rel: &str) -> bool {
+    let yaml = rel.ends_with(".yaml") || rel.ends_with(".yml");
+    let component_data = rel.starts_with("components/") && !rel.contains("/templates/");
+    let target_data = rel.starts_with("targets/") && rel != "targets/default-config.yaml";
+    yaml && (component_data || target_data)
+}
+
+/// `YAML_AS_JSON`: (path of a YAML data file, its document as compact JSON), for every
+/// one that parses; the JSON files go to OUT_DIR.
+fn yaml_as_json_table(root: &Path, files: &[String]) -> String {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from(
-        "/// Built-in CRD files converted to JSON at build time: (path, JSON of the document).\npub static CRD_JSON: &[(&str, &str)] = &[\n",
+        "/// YAML data files converted to JSON at build time: (path, JSON of the document).\npub static YAML_AS_JSON: &[(&str, &str)] = &[\n",
     );
-    let crds = files.iter().filter(|rel| {
-        rel.starts_with("components/")
-            && rel.split('/').nth(2) == Some("crds")
-            && (rel.ends_with(".yaml") || rel.ends_with(".yml"))
-    });
-    for (i, rel) in crds.enumerate() {
+    for (i, rel) in files.iter().filter(|rel| is_yaml_data(rel)).enumerate() {
         let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
             continue;
         };
         let Ok(value) = serde_yaml_ng::from_str::<serde_json::Value>(&text) else {
             continue;
         };
-        let json = out_dir.join(format!("crd-{i}.json"));
+        let json = out_dir.join(format!("data-{i}.json"));
         std::fs::write(
             &json,
             serde_json::to_string(&value).expect("JSON of a JSON value"),
         )
-        .expect("write CRD JSON");
+        .expect("write JSON");
         writeln!(
             table,
             "    ({rel:?}, include_str!({:?})),",

@@ -97,7 +97,7 @@ impl CapacityData {
         DATA.get_or_init(|| {
             let text = crate::embedded::file("targets/capacity.yaml")
                 .expect("targets/capacity.yaml is embedded at build time");
-            serde_yaml_ng::from_str(text)
+            crate::embedded::read_yaml("targets/capacity.yaml", text)
                 .expect("targets/capacity.yaml is valid (a test proves it)")
         })
     }

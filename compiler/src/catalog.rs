@@ -449,7 +449,7 @@ fn load_component(
         )]);
     };
     let meta_source = Source::new(path(METADATA), *meta_text);
-    let meta: ComponentMeta = serde_yaml_ng::from_str(meta_text).map_err(|e| {
+    let meta: ComponentMeta = read_yaml(origin, &meta_source.name, meta_text).map_err(|e| {
         let mut d = invalid(
             "amlc::component::invalid-metadata",
             format!("{}: {}", meta_source.name, yaml_message(&e)),
@@ -550,7 +550,7 @@ fn load_component(
                 path: path(inner),
                 text: (*text).to_owned(),
             };
-            let parsed = read_crd(&f, origin);
+            let parsed: Result<serde_json::Value, _> = read_yaml(origin, &f.path, &f.text);
             // Checked here, once: the build shares a CRD between configs on the grounds that
             // only its labels change (`crds`), which holds for this kind and group alone.
             let is_crd = parsed.as_ref().map(|v| {
@@ -594,16 +594,17 @@ fn load_component(
     }
 }
 
-/// A CRD file's document: built-in ones from the JSON `build.rs` made of them (parsing
-/// their YAML on every run was most of a build's time), others from their YAML.
-fn read_crd(f: &File, origin: Origin) -> Result<serde_json::Value, serde_yaml_ng::Error> {
-    if origin == Origin::BuiltIn
-        && let Some(json) = crate::embedded::crd_json(&f.path)
-        && let Ok(v) = serde_json::from_str(json)
-    {
-        return Ok(v);
+/// A data file of a component: built-in ones from the JSON `build.rs` made of them
+/// (parsing their YAML on every run was most of a build's time), others from their YAML.
+fn read_yaml<T: serde::de::DeserializeOwned>(
+    origin: Origin,
+    path: &str,
+    text: &str,
+) -> Result<T, serde_yaml_ng::Error> {
+    match origin {
+        Origin::BuiltIn => crate::embedded::read_yaml(path, text),
+        Origin::User => serde_yaml_ng::from_str(text),
     }
-    serde_yaml_ng::from_str(&f.text)
 }
 
 /// A template error located with minijinja's own line information.

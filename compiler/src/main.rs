@@ -23,5 +23,8 @@ fn main() {
             });
         }
     };
+    // The command runs on rayon's pool rather than beside it: its parallel steps then
+    // start on a worker's own queue instead of being sent across and waited for, and two
+    // cores run two busy threads, not three.
     std::process::exit(rayon::scope(|_| cli::run(cli)) as i32);
 }

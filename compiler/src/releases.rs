@@ -76,7 +76,7 @@ impl Releases {
         R.get_or_init(|| {
             let text = crate::embedded::file("targets/releases.yaml")
                 .expect("targets/releases.yaml is embedded at build time");
-            serde_yaml_ng::from_str(text)
+            crate::embedded::read_yaml("targets/releases.yaml", text)
                 .expect("targets/releases.yaml is valid (a test proves it)")
         })
     }

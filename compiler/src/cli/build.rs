@@ -36,11 +36,18 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
     if args.target == Target::Arm {
         return arm_target(args);
     }
-    match plan_jobs(args) {
-        Ok(jobs) if args.check => check(&jobs),
-        Ok(jobs) => write(&jobs),
-        Err(status) => status,
-    }
+    let jobs = match plan_jobs(args) {
+        Ok(jobs) => jobs,
+        Err(status) => return status,
+    };
+    let status = if args.check {
+        check(&jobs)
+    } else {
+        write(&jobs)
+    };
+    // The outputs are written; the process ends next, and frees them faster.
+    std::mem::forget(jobs);
+    status
 }
 
 /// `--target arm`: one template (and parameters file) per config. Every config is
@@ -204,6 +211,8 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
     if failed {
         return Err(ExitStatus::Invalid);
     }
+    // Left to the exit: freeing its trees is pure cost for a process about to end.
+    std::mem::forget(catalog);
     Ok(jobs)
 }
 
@@ -233,16 +242,25 @@ fn compile(
         Err(d) => return failed(d),
     };
     match amlc::build(&validated, catalog) {
-        Ok(build) => Compiled {
-            output: Some(output(&build, target)),
-            // Validation warnings, then the GitOps lints of the rendered objects.
-            diagnostics: validated
-                .warnings
-                .into_iter()
-                .chain(build.warnings.clone())
-                .collect(),
-            secrets: build.secrets,
-        },
+        Ok(mut build) => {
+            let compiled = Compiled {
+                output: Some(output(&build, target)),
+                // Validation warnings, then the GitOps lints of the rendered objects.
+                diagnostics: validated
+                    .warnings
+                    .into_iter()
+                    .chain(std::mem::take(&mut build.warnings))
+                    .collect(),
+                secrets: std::mem::take(&mut build.secrets),
+            };
+            if !several {
+                // One config: the process exits once the output is written, and freeing
+                // the objects' trees first is pure cost. A fleet frees as it goes, so
+                // its memory stays that of the configs in flight.
+                std::mem::forget(build);
+            }
+            compiled
+        }
         // Build errors (a broken component) point at no config line: in a fleet, say
         // which config hit them.
         Err(d) if several => failed(
