@@ -5,6 +5,7 @@
 //! the text ends with one newline, so the same objects always give the same bytes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -163,14 +164,70 @@ fn write_string(out: &mut String, s: &str) {
     if is_plain_safe(s) {
         out.push_str(s);
     } else {
-        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+        write_quoted(out, s);
     }
+}
+
+/// `s` as a JSON string (a valid YAML double-quoted scalar), exactly as serde_json writes
+/// it: `"` and `\` escaped, control characters below 0x20 as `\b \t \n \f \r` or
+/// `\u00XX`, everything else as is. Written straight into `out`, a run at a time: the
+/// CRDs' descriptions make this the emitter's busiest path.
+fn write_quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\t' => "\\t",
+            b'\r' => "\\r",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Words YAML 1.1 or 1.2 reads as booleans or null (compared case-insensitively).
 const RESERVED: &[&str] = &[
     "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
 ];
+
+/// The longest of [`RESERVED`]: longer strings skip the comparisons.
+const RESERVED_LEN: usize = 5;
+
+/// The bytes a plain scalar may hold: ASCII letters and digits and ` ._/:@+=,-`.
+const PLAIN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b" ._/:@+=,-";
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
@@ -185,7 +242,7 @@ fn is_plain_safe(s: &str) -> bool {
     // One pass over the bytes: only a safe alphabet, and no `: ` or ` #` inside.
     let bytes = s.as_bytes();
     for (i, &c) in bytes.iter().enumerate() {
-        if !(c.is_ascii_alphanumeric() || b" ._/:@+=,-".contains(&c)) {
+        if !PLAIN_BYTES[usize::from(c)] {
             return false;
         }
         let next = bytes.get(i + 1).copied();
@@ -193,7 +250,7 @@ fn is_plain_safe(s: &str) -> bool {
             return false;
         }
     }
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+    if s.len() <= RESERVED_LEN && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return false;
     }
     // Anything number-like (ints, floats, hex, octal, 1.1's sexagesimal 1:30, 1_000) is
@@ -237,15 +294,29 @@ fn write_literal_block(out: &mut String, s: &str, block_indent: usize) -> bool {
 
 /// The YAML stream: documents separated by `---` lines.
 pub fn yaml_stream(objects: &[Manifest]) -> String {
+    let documents = documents(objects);
+    stream_parts(&documents).concat()
+}
+
+/// Every object's YAML document, shared with the manifests (written in parallel the first
+/// time): a fleet's outputs share the CRDs' documents, and keep these rather than the
+/// objects or a joined copy per cluster.
+pub fn documents(objects: &[Manifest]) -> Vec<Arc<str>> {
     write_documents(objects);
-    let mut out = String::with_capacity(objects.iter().map(|m| m.yaml().len() + 4).sum());
-    for (i, m) in objects.iter().enumerate() {
+    objects.iter().map(|m| Arc::clone(m.document())).collect()
+}
+
+/// The YAML stream of documents in pieces (documents and `---` separators), for writing
+/// without joining them first.
+pub fn stream_parts(documents: &[Arc<str>]) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(documents.len() * 2);
+    for (i, d) in documents.iter().enumerate() {
         if i > 0 {
-            out.push_str("---\n");
+            parts.push("---\n");
         }
-        out.push_str(m.yaml());
+        parts.push(&**d);
     }
-    out
+    parts
 }
 
 /// Writes the documents not yet written, in parallel: each is a pure function of its
@@ -273,19 +344,19 @@ pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// The `--target dir` file set: (file name, contents) in install order, then
 /// `kustomization.yaml`. Objects whose plain names would collide get their namespace as a
-/// prefix.
-pub fn dir_files(objects: &[Manifest]) -> Vec<(String, String)> {
+/// prefix. Documents are shared with the manifests, as in [`documents`].
+pub fn dir_files(objects: &[Manifest]) -> Vec<(String, Arc<str>)> {
     write_documents(objects);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for m in objects {
         *counts.entry(file_name(m, false)).or_default() += 1;
     }
-    let mut files: Vec<(String, String)> = objects
+    let mut files: Vec<(String, Arc<str>)> = objects
         .iter()
         .map(|m| {
             let plain = file_name(m, false);
             let collides = counts.get(&plain).is_some_and(|n| *n > 1);
-            (file_name(m, collides), m.yaml().to_owned())
+            (file_name(m, collides), Arc::clone(m.document()))
         })
         .collect();
     let resources: Vec<Value> = files
@@ -299,7 +370,10 @@ pub fn dir_files(objects: &[Manifest]) -> Vec<(String, String)> {
         "resources": resources,
         "sortOptions": {"order": "fifo"},
     });
-    files.push((KUSTOMIZATION.to_owned(), yaml_document(&kustomization)));
+    files.push((
+        KUSTOMIZATION.to_owned(),
+        yaml_document(&kustomization).into(),
+    ));
     files
 }
 
@@ -333,6 +407,31 @@ mod tests {
             out,
             "apiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n"
         );
+    }
+
+    #[test]
+    fn reserved_words_fit_the_length_check() {
+        assert_eq!(RESERVED.iter().map(|r| r.len()).max(), Some(RESERVED_LEN));
+    }
+
+    #[test]
+    fn quoting_is_serde_jsons() {
+        let mut all_bytes = String::new();
+        for c in (0u8..0x80).map(char::from) {
+            all_bytes.push(c);
+        }
+        for s in [
+            "",
+            "plain",
+            "a \"quoted\" \\ back",
+            "tab\there\r\n\u{7f}\u{1}\u{1f}",
+            "€ ünïcode ${x}",
+            all_bytes.as_str(),
+        ] {
+            let mut out = String::new();
+            write_quoted(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub struct Manifest(Arc<Inner>);
 
 struct Inner {
     value: Value,
-    yaml: OnceLock<String>,
+    yaml: OnceLock<Arc<str>>,
 }
 
 impl Manifest {
@@ -32,9 +32,14 @@ impl Manifest {
     /// The object as one YAML document (no `---`), ending in a newline; written on first
     /// use and kept, so shared manifests are emitted once per process.
     pub fn yaml(&self) -> &str {
+        self.document()
+    }
+
+    /// [`Manifest::yaml`], shared: an output can keep the document without the object.
+    pub fn document(&self) -> &Arc<str> {
         self.0
             .yaml
-            .get_or_init(|| crate::emit::yaml_document(&self.0.value))
+            .get_or_init(|| crate::emit::yaml_document(&self.0.value).into())
     }
 
     /// The object itself, copied only when another build still shares it.

@@ -74,7 +74,7 @@ pub fn emit(out: &arm::ArmOutput, output: Option<&Path>, check: bool) -> ExitSta
         );
     }
     for (name, text) in files {
-        if let Err(d) = io::write_atomic(&dir.join(name), text.as_bytes()) {
+        if let Err(d) = io::write_atomic(&dir.join(name), text) {
             return io::fail(d);
         }
     }

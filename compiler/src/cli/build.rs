@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use amlc::build::{Build, SecretToCreate};
 use amlc::catalog::{Catalog, Origin};
@@ -19,10 +20,10 @@ use super::io;
 
 /// What one config compiles to, before it is written.
 enum Output {
-    /// The YAML stream.
-    Stream(String),
+    /// The YAML stream's documents (shared between the configs of a fleet).
+    Stream(Vec<Arc<str>>),
     /// The `--target dir` file set, kustomization.yaml last.
-    Dir(Vec<(String, String)>),
+    Dir(Vec<(String, Arc<str>)>),
 }
 
 /// One compiled config and where its output goes.
@@ -282,7 +283,7 @@ fn compile(
 fn output(build: &Build, target: Target) -> Output {
     match target {
         Target::Dir => Output::Dir(emit::dir_files(&build.objects)),
-        _ => Output::Stream(emit::yaml_stream(&build.objects)),
+        _ => Output::Stream(emit::documents(&build.objects)),
     }
 }
 
@@ -457,11 +458,13 @@ fn write(jobs: &[Job]) -> ExitStatus {
 /// Writes one job's output; Ok carries a warning about foreign files, if any.
 fn write_job(job: &Job) -> Result<Option<Diagnostic>, Diagnostic> {
     match (&job.output, &job.path) {
-        (Output::Stream(text), None) => {
-            io::print_stdout(text);
+        (Output::Stream(documents), None) => {
+            io::print_stdout_parts(&emit::stream_parts(documents));
             Ok(None)
         }
-        (Output::Stream(text), Some(path)) => write_stream(path, text).map(|()| None),
+        (Output::Stream(documents), Some(path)) => {
+            write_stream(path, &emit::stream_parts(documents)).map(|()| None)
+        }
         (Output::Dir(files), Some(dir)) => write_dir(dir, files),
         // plan_jobs refuses --target dir without -o.
         (Output::Dir(_), None) => Ok(None),
@@ -489,14 +492,14 @@ fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {
     .with_help(hint)
 }
 
-fn write_stream(path: &Path, text: &str) -> Result<(), Diagnostic> {
+fn write_stream(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
     if path.is_dir() {
         return Err(wrong_kind(path, true));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;
     }
-    io::write_atomic(path, text.as_bytes())
+    io::write_atomic_parts(path, parts)
 }
 
 fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
@@ -570,7 +573,7 @@ const STAGING_PREFIX: &str = ".amlc-";
 /// amlc does not do it (README, "Writing a folder"). Files amlc never wrote stay, named in
 /// a warning.
 /// Returns the warning about foreign files, for the caller to print in config order.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<Option<Diagnostic>, Diagnostic> {
+fn write_dir(dir: &Path, files: &[(String, Arc<str>)]) -> Result<Option<Diagnostic>, Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
     }
@@ -589,7 +592,7 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> Result<Option<Diagnostic
     remove_leftover_staging(dir);
     let previous = previous_files(dir);
     // kustomization.yaml is renamed last whatever order the emitter chose.
-    let mut changed: Vec<&(String, String)> = files
+    let mut changed: Vec<&(String, Arc<str>)> = files
         .iter()
         .filter(|(name, text)| {
             std::fs::read(dir.join(name)).map_or(true, |old| old != text.as_bytes())
@@ -682,7 +685,9 @@ fn check(jobs: &[Job]) -> ExitStatus {
     for job in jobs {
         let Some(path) = &job.path else { continue };
         let result = match &job.output {
-            Output::Stream(text) => check_stream(path, text),
+            Output::Stream(documents) => {
+                check_stream(path, &emit::stream_parts(documents).concat())
+            }
             Output::Dir(files) => check_dir(path, files),
         };
         match result {
@@ -716,7 +721,7 @@ fn check_stream(path: &Path, text: &str) -> Result<bool, Diagnostic> {
     }
 }
 
-fn check_dir(dir: &Path, files: &[(String, String)]) -> Result<bool, Diagnostic> {
+fn check_dir(dir: &Path, files: &[(String, Arc<str>)]) -> Result<bool, Diagnostic> {
     if dir.is_file() {
         return Err(wrong_kind(dir, false));
     }
@@ -733,7 +738,7 @@ fn check_dir(dir: &Path, files: &[(String, String)]) -> Result<bool, Diagnostic>
         let path = dir.join(name);
         let shown = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(old) if old == *text => {}
+            Ok(old) if *old == **text => {}
             Ok(old) => {
                 same = false;
                 eprintln!("{shown} is not what amlc build would write now:");

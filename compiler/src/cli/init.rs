@@ -32,7 +32,7 @@ pub fn run(args: &InitArgs) -> ExitStatus {
             .with_help("pass --force to replace it, or -o another path (-o - prints it)"),
         );
     }
-    if let Err(d) = io::write_atomic(&args.output, text.as_bytes()) {
+    if let Err(d) = io::write_atomic(&args.output, &text) {
         return io::fail(d);
     }
     eprintln!(

@@ -35,8 +35,20 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
 
 /// Writes to stdout; a closed pipe (`amlc build | head`) is not an error.
 pub fn print_stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    print_stdout_parts(&[text]);
+}
+
+/// Writes text given in pieces to stdout, buffered; a closed pipe is not an error.
+pub fn print_stdout_parts(parts: &[&str]) {
+    let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stdout().lock());
+    let _ = write_parts(&mut out, parts).and_then(|()| out.flush());
+}
+
+/// Bytes gathered before each write: a build's output is a few hundred pieces.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+fn write_parts(out: &mut impl Write, parts: &[&str]) -> std::io::Result<()> {
+    parts.iter().try_for_each(|p| out.write_all(p.as_bytes()))
 }
 
 /// Reads files a config names relative to the config's folder; gives the real clock.
@@ -179,8 +191,18 @@ pub fn fail(d: Diagnostic) -> ExitStatus {
 
 /// Writes a file atomically: a temporary file beside it, flushed, then renamed over it,
 /// so a failed or interrupted run leaves the old content intact.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    write_atomic_with(path, bytes, |file, bytes| file.write_all(bytes))
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    write_atomic_parts(path, &[text])
+}
+
+/// [`write_atomic`] of text given in pieces (a YAML stream as its documents, shared with
+/// other outputs of a fleet), written without joining them first.
+pub fn write_atomic_parts(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
+    write_atomic_with(path, parts, |file, parts| {
+        let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        write_parts(&mut out, parts)?;
+        out.flush()
+    })
 }
 
 /// The prefix of amlc's temporary files and folders. An interrupted run (SIGINT, SIGKILL)
@@ -193,8 +215,8 @@ pub const TEMP_PREFIX: &str = ".amlc-";
 /// one every build runs).
 pub fn write_atomic_with(
     path: &Path,
-    bytes: &[u8],
-    write: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
+    parts: &[&str],
+    write: impl FnOnce(&mut std::fs::File, &[&str]) -> std::io::Result<()>,
 ) -> Result<(), Diagnostic> {
     let name = path.display().to_string();
     let dir = config_dir(path);
@@ -211,7 +233,7 @@ pub fn write_atomic_with(
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| fail("cannot create a temporary file", &e))?;
-    write(tmp.as_file_mut(), bytes).map_err(|e| fail("write failed", &e))?;
+    write(tmp.as_file_mut(), parts).map_err(|e| fail("write failed", &e))?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| fail("flush failed", &e))?;
@@ -251,9 +273,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.yaml");
         std::fs::write(&path, "old\n").unwrap();
-        let err = write_atomic_with(&path, b"new\n", |file, bytes| {
+        let err = write_atomic_with(&path, &["new\n"], |file, parts| {
             // Half the bytes land, then the disk is full.
-            file.write_all(&bytes[..2])?;
+            file.write_all(&parts[0].as_bytes()[..2])?;
             Err(std::io::Error::from(std::io::ErrorKind::StorageFull))
         })
         .unwrap_err();
@@ -273,7 +295,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.yaml");
         std::fs::write(&path, "old\n").unwrap();
-        write_atomic(&path, b"new\n").unwrap();
+        write_atomic(&path, "new\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
     }
 
