@@ -16,6 +16,33 @@ fn config(dir: &Path, name: &str, cluster: &str) {
 }
 
 #[test]
+fn an_up_to_date_output_is_left_alone_and_a_stale_one_rewritten() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    config(dir.path(), "amlc.yaml", "aks");
+    let out = dir.path().join("out.yaml");
+    assert_eq!(run(dir.path(), &["build", "-o", "out.yaml"]).0, 0);
+    let written = std::fs::read_to_string(&out).unwrap();
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+    let touch = |when| {
+        std::fs::File::options()
+            .write(true)
+            .open(&out)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    };
+    touch(long_ago);
+    assert_eq!(run(dir.path(), &["build", "-o", "out.yaml"]).0, 0);
+    let modified = || std::fs::metadata(&out).unwrap().modified().unwrap();
+    assert_eq!(modified(), long_ago, "an unchanged output was rewritten");
+    std::fs::write(&out, written.replace("gateway", "gatewai")).unwrap();
+    touch(long_ago);
+    assert_eq!(run(dir.path(), &["build", "-o", "out.yaml"]).0, 0);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), written);
+    assert_ne!(modified(), long_ago);
+}
+
+#[test]
 fn output_file_is_written_and_checked() {
     let dir = tempfile::tempdir().expect("temp dir");
     config(dir.path(), "amlc.yaml", "aks");

@@ -421,6 +421,24 @@ fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
     }
 }
 
+/// Writes in flight at most. A write waits on the disk (creating, syncing and renaming a
+/// file), not on a core, so more of them than cores keep the disk busy, and the
+/// filesystem commits their syncs together.
+const WRITES_IN_FLIGHT: usize = 8;
+
+/// The threads a fleet's writes run on; None for a single output (or no threads to be had:
+/// the writes then go one at a time).
+fn write_pool(outputs: usize) -> Option<rayon::ThreadPool> {
+    (outputs > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(outputs.min(WRITES_IN_FLIGHT))
+                .build()
+                .ok()
+        })
+        .flatten()
+}
+
 fn write(jobs: &[Job]) -> ExitStatus {
     // Leftovers of an interrupted earlier run go first, before any of this run's writes.
     let mut folders = BTreeSet::new();
@@ -435,11 +453,13 @@ fn write(jobs: &[Job]) -> ExitStatus {
     for folder in &folders {
         io::remove_stale_temporaries(folder);
     }
-    // Outputs go to different paths, so a fleet writes them in parallel (each write ends
-    // in an fsync); the first failure in config order is reported.
-    // Warnings are printed afterwards, in config order, not from the workers.
-    let results: Vec<Result<Option<Diagnostic>, Diagnostic>> =
-        jobs.par_iter().map(write_job).collect();
+    // Outputs go to different paths, so a fleet writes them in parallel; the first
+    // failure in config order is reported. Warnings are printed afterwards, in config
+    // order, not from the workers.
+    let results: Vec<Result<Option<Diagnostic>, Diagnostic>> = match write_pool(jobs.len()) {
+        Some(pool) => pool.install(|| jobs.par_iter().map(write_job).collect()),
+        None => jobs.iter().map(write_job).collect(),
+    };
     let mut failure = None;
     for result in results {
         match result {
@@ -496,10 +516,28 @@ fn write_stream(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
     if path.is_dir() {
         return Err(wrong_kind(path, true));
     }
+    // An output that is already up to date is left alone, as `--target dir` leaves its
+    // unchanged files: re-rendering a fleet rewrites only what changed (and keeps the
+    // others' modification times for the tools that watch them).
+    if std::fs::read(path).is_ok_and(|old| same_bytes(&old, parts)) {
+        return Ok(());
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;
     }
     io::write_atomic_parts(path, parts)
+}
+
+/// Whether `old` is exactly the pieces of `parts`, one after another.
+fn same_bytes(old: &[u8], parts: &[&str]) -> bool {
+    let mut rest = old;
+    for p in parts {
+        match rest.strip_prefix(p.as_bytes()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 fn create_dir(dir: &Path) -> Result<(), Diagnostic> {
@@ -775,6 +813,15 @@ mod tests {
         assert!(wildcard("c?.yaml", "c1.yaml"));
         assert!(!wildcard("*.yaml", "prod.yml"));
         assert!(wildcard("*", ""));
+    }
+
+    #[test]
+    fn pieces_compare_with_the_file_they_would_write() {
+        assert!(same_bytes(b"a\n---\nb\n", &["a\n", "---\n", "b\n"]));
+        assert!(same_bytes(b"", &[]));
+        assert!(!same_bytes(b"a\n---\nb\n", &["a\n", "---\n"]));
+        assert!(!same_bytes(b"a\n", &["a\n", "b"]));
+        assert!(!same_bytes(b"ab", &["b", "a"]));
     }
 
     #[test]
