@@ -228,7 +228,12 @@ pub struct Component {
 pub struct Memo<V>(std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<V>>>);
 
 impl<V> Memo<V> {
-    pub const ENTRIES: usize = 64;
+    pub const ENTRIES: usize = 8;
+
+    /// Whether nothing has been memoised yet.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().map_or(true, |m| m.is_empty())
+    }
 
     /// The value for `key`, computed by `make` the first time.
     pub fn get_or_insert_with(&self, key: &str, make: impl FnOnce() -> V) -> std::sync::Arc<V> {

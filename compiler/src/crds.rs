@@ -6,8 +6,16 @@
 //! cluster-scoped and has no pod template or image, so only `transform::labels` changes
 //! it; the catalog admits no other kind, and `transform`'s tests prove the rest), and each
 //! lint looks at one object alone. So a fleet transforms, lints and emits them once.
+//!
+//! A fleet whose extensions have different names still writes their documents once: the
+//! document for a name is the document for [`MODEL_NAME`] with the label's value swapped,
+//! which is what the emitter writes (keys are sorted, a one-line value is written alone
+//! on its line, and the model name appears nowhere else in the document: checked, and
+//! emitted in full otherwise).
 
 use std::sync::Arc;
+
+use serde_json::Value;
 
 use crate::catalog::Component;
 use crate::diagnostic::Diagnostic;
@@ -21,12 +29,58 @@ pub struct Built {
     pub manifests: Vec<(Manifest, Vec<Diagnostic>)>,
 }
 
+/// The extension name of the model documents others are derived from: a valid name no
+/// CRD holds.
+const MODEL_NAME: &str = "amlc-model-instance-name";
+
 /// `component`'s CRDs transformed with `settings` and linted; from the component's memo
 /// when a build with the same extension name made them before.
 pub fn built(component: &Component, settings: &transform::Settings) -> Arc<Built> {
     component
         .built_crds
-        .get_or_insert_with(&settings.instance, || build(component, settings))
+        .get_or_insert_with(&settings.instance, || {
+            let mut built = build(component, settings);
+            // A second name in a process means a fleet of names: from then on documents
+            // are derived from the model (made once), not emitted per name.
+            if settings.instance != MODEL_NAME && !component.built_crds.is_empty() {
+                let model_settings = transform::Settings {
+                    instance: MODEL_NAME.to_owned(),
+                    ..settings.clone()
+                };
+                derive_documents(
+                    &mut built,
+                    &built_model(component, &model_settings),
+                    &settings.instance,
+                );
+            }
+            built
+        })
+}
+
+fn built_model(component: &Component, settings: &transform::Settings) -> Arc<Built> {
+    component
+        .built_crds
+        .get_or_insert_with(MODEL_NAME, || build(component, settings))
+}
+
+/// Gives each manifest of `built` the model's document with the label's value swapped,
+/// where the swap is sure to give the emitter's document (see the module comment).
+fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
+    let (Some(from), Some(to)) = (
+        crate::emit::inline_string(MODEL_NAME),
+        crate::emit::inline_string(instance),
+    ) else {
+        return;
+    };
+    let from = format!("{}: {from}\n", transform::labels::INSTANCE_LABEL);
+    let to = format!("{}: {to}\n", transform::labels::INSTANCE_LABEL);
+    for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
+        let document = model.yaml();
+        if document.matches(MODEL_NAME).count() == 1 && document.matches(&from).count() == 1 {
+            let value = std::mem::replace(manifest, Manifest::new(Value::Null)).into_value();
+            *manifest = Manifest::with_document(value, document.replacen(&from, &to, 1).into());
+        }
+    }
 }
 
 fn build(component: &Component, settings: &transform::Settings) -> Built {
@@ -64,6 +118,26 @@ mod tests {
 
     fn stream(config: &Config, catalog: &Catalog) -> String {
         emit::yaml_stream(&crate::build::build_config(config, catalog).unwrap().objects)
+    }
+
+    /// Documents derived from the model are the emitter's own, names that must be quoted
+    /// included.
+    #[test]
+    fn derived_documents_are_the_emitters() {
+        let shared = Catalog::embedded().unwrap();
+        for name in ["azureml", "ml", "123", "true", "null", "a-b-c", "azureml"] {
+            let b = crate::build::build_config(&config(name, "x"), &shared).unwrap();
+            let crds: Vec<_> = b
+                .objects
+                .iter()
+                .filter(|m| crate::object::kind(m) == "CustomResourceDefinition")
+                .collect();
+            assert!(crds.len() > 20);
+            for m in crds {
+                assert_eq!(m.yaml(), emit::yaml_document(m.value()), "{name}");
+                assert_eq!(m["metadata"]["labels"]["amlc/instance"], name);
+            }
+        }
     }
 
     /// A build sharing CRDs made for an earlier config gives the bytes of a build alone.

@@ -148,6 +148,17 @@ fn write_inline(out: &mut String, v: &Value, block_indent: usize) {
     out.push('\n');
 }
 
+/// A string as a map value is written on one line (plain or double-quoted); None when it
+/// would not be one line (a literal block).
+pub fn inline_string(s: &str) -> Option<String> {
+    if s.contains('\n') {
+        return None;
+    }
+    let mut out = String::new();
+    write_string(&mut out, s);
+    Some(out)
+}
+
 fn write_scalar(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),

@@ -25,6 +25,15 @@ impl Manifest {
         }))
     }
 
+    /// A manifest whose document was derived from another's (`crds`); the caller
+    /// guarantees it is exactly the emitter's document of `value`.
+    pub fn with_document(value: Value, yaml: Arc<str>) -> Self {
+        Manifest(Arc::new(Inner {
+            value,
+            yaml: OnceLock::from(yaml),
+        }))
+    }
+
     pub fn value(&self) -> &Value {
         &self.0.value
     }
