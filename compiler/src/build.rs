@@ -2,6 +2,8 @@
 //! objects (in install order) out. Reads like the pipeline in DESIGN.md; each stage is its
 //! own module. Reads no files, environment or clock, and prints nothing.
 
+use rayon::prelude::*;
+
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
@@ -48,7 +50,7 @@ pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Dia
         || render::render(&plan, catalog),
         || {
             plan.components
-                .iter()
+                .par_iter()
                 .filter_map(|planned| catalog.get(&planned.name))
                 .map(|component| crds::built(component, &settings))
                 .collect::<Vec<_>>()

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Source};
@@ -211,8 +212,8 @@ pub struct Component {
     pub templates: Vec<File>,
     /// CRDs (`crds/*.yaml`), plain YAML, in path order.
     pub crds: Vec<File>,
-    /// The CRDs' documents, parsed once when the catalog loads (same order as `crds`).
-    pub crd_objects: Vec<serde_json::Value>,
+    /// The CRDs' documents (same order as `crds`): see [`Component::crd_objects`].
+    crd_objects: ParsedCrds,
     /// The CRDs as builds output them, per extension name (`crds`): a fleet build shares
     /// them between its configs instead of transforming and emitting them again.
     pub built_crds: Memo<crate::crds::Built>,
@@ -275,6 +276,61 @@ impl<V> std::fmt::Debug for Memo<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Memo(..)")
     }
+}
+
+/// A component's CRD documents, parsed once. Two components with the same CRD files
+/// compare equal whether or not theirs have been parsed yet.
+#[derive(Debug, Clone, Default)]
+struct ParsedCrds(std::sync::OnceLock<Vec<serde_json::Value>>);
+
+impl PartialEq for ParsedCrds {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Component {
+    /// The CRDs' documents. A user's are parsed (and checked) when the catalog loads, so
+    /// their errors are reported then; built-in ones, read from the JSON `build.rs` made of
+    /// them, on first use, so a build parses them while its templates render rather than
+    /// before anything else can start (tests check every one as loading checks a user's).
+    pub fn crd_objects(&self) -> &[serde_json::Value] {
+        self.crd_objects.0.get_or_init(|| self.parse_crds())
+    }
+
+    /// The CRDs' documents as values of the caller's own: copies of the parsed ones when
+    /// they are kept, else parsed afresh and not kept. A build makes its CRDs once per
+    /// extension name (`crds`), so keeping a parsed copy beside them is, for one build,
+    /// only memory and the time to copy it.
+    pub fn crd_values(&self) -> Vec<serde_json::Value> {
+        match self.crd_objects.0.get() {
+            Some(parsed) => parsed.clone(),
+            None => self.parse_crds(),
+        }
+    }
+
+    fn parse_crds(&self) -> Vec<serde_json::Value> {
+        // In parallel: one component holds most of the CRDs' bytes.
+        self.crds
+            .par_iter()
+            .map(|f| {
+                read_yaml(self.origin, &f.path, &f.text)
+                    .expect("a CRD parses: a user's was parsed when loading, a built-in one is JSON build.rs wrote")
+            })
+            .collect()
+    }
+}
+
+/// Why a document cannot be a component's CRD, if it cannot. Checked for every CRD: the
+/// build shares a CRD between configs on the grounds that only its labels change
+/// (`crds`), which holds for this kind and group alone.
+fn not_a_crd(v: &serde_json::Value) -> Option<&'static str> {
+    let is_crd = crate::object::kind(v) == "CustomResourceDefinition"
+        && crate::object::group(v) == "apiextensions.k8s.io"
+        && !crate::object::name(v).is_empty();
+    (!is_crd).then_some(
+        "is not a CustomResourceDefinition (apiVersion apiextensions.k8s.io/v1, with metadata.name)",
+    )
 }
 
 /// Every component, by folder name.
@@ -555,29 +611,25 @@ fn load_component(
                 path: path(inner),
                 text: (*text).to_owned(),
             };
-            let parsed: Result<serde_json::Value, _> = read_yaml(origin, &f.path, &f.text);
-            // Checked here, once: the build shares a CRD between configs on the grounds that
-            // only its labels change (`crds`), which holds for this kind and group alone.
-            let is_crd = parsed.as_ref().map(|v| {
-                crate::object::kind(v) == "CustomResourceDefinition"
-                    && crate::object::group(v) == "apiextensions.k8s.io"
-                    && !crate::object::name(v).is_empty()
-            });
-            match is_crd {
-                Ok(true) => {
-                    crds.push(f);
-                    crd_objects.extend(parsed.ok());
-                }
-                Ok(false) => diagnostics.push(invalid(
-                    "amlc::component::invalid-crd",
-                    format!(
-                        "{} is not a CustomResourceDefinition (apiVersion apiextensions.k8s.io/v1, with metadata.name)",
-                        f.path
-                    ),
-                )),
+            // Built-in CRDs with a JSON twin are parsed on first use (`crd_objects`).
+            if origin == Origin::BuiltIn && crate::embedded::yaml_as_json(&f.path).is_some() {
+                crds.push(f);
+                continue;
+            }
+            match read_yaml::<serde_json::Value>(origin, &f.path, &f.text) {
+                Ok(v) => match not_a_crd(&v) {
+                    None => {
+                        crds.push(f);
+                        crd_objects.push(v);
+                    }
+                    Some(why) => diagnostics.push(invalid(
+                        "amlc::component::invalid-crd",
+                        format!("{} {why}", f.path),
+                    )),
+                },
                 Err(e) => diagnostics.push(invalid(
                     "amlc::component::invalid-crd",
-                    format!("{}: {}", f.path, yaml_message(e)),
+                    format!("{}: {}", f.path, yaml_message(&e)),
                 )),
             }
         }
@@ -588,8 +640,12 @@ fn load_component(
             meta,
             origin,
             templates,
+            crd_objects: ParsedCrds(if crd_objects.len() == crds.len() {
+                std::sync::OnceLock::from(crd_objects)
+            } else {
+                std::sync::OnceLock::new()
+            }),
             crds,
-            crd_objects,
             built_crds: Memo::default(),
             resources,
             container_resources,
@@ -672,6 +728,51 @@ mod tests {
     fn built_in_components_load() {
         let catalog = Catalog::embedded().unwrap_or_else(|d| panic!("{d:#?}"));
         assert!(catalog.get("gateway").is_some());
+    }
+
+    /// Built-in CRDs are parsed on first use, not when loading: they must pass the checks
+    /// loading gives a user's, and parse from their YAML to the same documents.
+    #[test]
+    fn built_in_crds_pass_the_loading_checks() {
+        let catalog = Catalog::embedded().unwrap();
+        let mut count = 0;
+        for c in catalog.components() {
+            assert_eq!(c.crd_objects().len(), c.crds.len(), "{}", c.name);
+            for (f, v) in c.crds.iter().zip(c.crd_objects()) {
+                assert_eq!(not_a_crd(v), None, "{}", f.path);
+                let yaml: serde_json::Value = serde_yaml_ng::from_str(&f.text).unwrap();
+                assert_eq!(*v, yaml, "{}", f.path);
+                count += 1;
+            }
+        }
+        assert_eq!(count, 21);
+    }
+
+    #[test]
+    fn a_user_crd_is_checked_when_loading() {
+        let crd = |text: &str| {
+            Catalog::from_files(
+                "mine",
+                &files(&[("x/component.yaml", META), ("x/crds/a.yaml", text)]),
+                Origin::User,
+            )
+        };
+        let good = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: as.example.com}\n";
+        assert_eq!(crd(good).unwrap().get("x").unwrap().crd_objects().len(), 1);
+        for bad in [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+            "apiVersion: monitoring.coreos.com/v1\nkind: CustomResourceDefinition\nmetadata: {name: a}\n",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n",
+            "kind: [\n",
+        ] {
+            let err = crd(bad).unwrap_err();
+            assert_eq!(err[0].code, "amlc::component::invalid-crd", "{bad}");
+            assert!(
+                err[0].message.starts_with("mine/x/crds/a.yaml"),
+                "{}",
+                err[0].message
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::catalog::Component;
@@ -85,12 +86,12 @@ fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
 
 fn build(component: &Component, settings: &transform::Settings) -> Built {
     let objects = component
-        .crd_objects
-        .iter()
-        .map(|v| Object::new(&component.name, v.clone()))
+        .crd_values()
+        .into_iter()
+        .map(|v| Object::new(&component.name, v))
         .collect();
     let manifests = transform::apply(objects, settings, &[])
-        .into_iter()
+        .into_par_iter()
         .map(|mut o| {
             let warnings = lint::apply(&mut o.value);
             (Manifest::new(o.value), warnings)

@@ -95,11 +95,9 @@ fn render_component(
             .and_then(|tmpl| tmpl.render(&context));
         match text {
             Ok(text) => match parse_documents_cached(&text) {
-                Ok(values) => objects.extend(
-                    values
-                        .iter()
-                        .map(|v| Object::new(&component.name, v.clone())),
-                ),
+                Ok(values) => {
+                    objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+                }
                 Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
             },
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
@@ -133,18 +131,37 @@ const PARSE_CACHE_ENTRIES: usize = 4096;
 /// [`parse_documents`], remembered by text. Across a fleet most templates render the same
 /// text for every config (names and selectors are applied later by the transforms), and
 /// parsing YAML is the costliest step of a render; parsing is a pure function of the text,
-/// so a cached result is exactly what parsing again would give.
-fn parse_documents_cached(text: &str) -> Result<Arc<Vec<Value>>, serde_yaml_ng::Error> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Value>>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
-        return Ok(hit);
+/// so a cached result is exactly what parsing again would give. A text is kept from the
+/// second time it is seen: a single build (or a text only one config renders) gets its
+/// values to own, without a copy kept beside them.
+fn parse_documents_cached(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
+    #[derive(Default)]
+    struct Cache {
+        /// Hashes of the texts seen once (a collision only makes a text kept sooner).
+        seen: std::collections::HashSet<u64>,
+        parsed: HashMap<String, Arc<Vec<Value>>>,
     }
-    let parsed = Arc::new(parse_documents(text)?);
-    if let Ok(mut c) = cache.lock()
-        && c.len() < PARSE_CACHE_ENTRIES
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let hash = {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+    };
+    let seen_before = match cache.lock() {
+        Ok(mut c) => {
+            if let Some(hit) = c.parsed.get(text) {
+                return Ok(hit.as_ref().clone());
+            }
+            !c.seen.insert(hash)
+        }
+        Err(_) => false,
+    };
+    let parsed = parse_documents(text)?;
+    if seen_before
+        && let Ok(mut c) = cache.lock()
+        && c.parsed.len() < PARSE_CACHE_ENTRIES
     {
-        c.insert(text.to_owned(), Arc::clone(&parsed));
+        c.parsed.insert(text.to_owned(), Arc::new(parsed.clone()));
     }
     Ok(parsed)
 }

@@ -21,22 +21,55 @@ pub fn schema() -> &'static Value {
     })
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::validator_for(schema())
-            .expect("the embedded schema compiles (a test proves it)")
-    })
-}
+/// The schema's validator, generated from `schemas/amlc.schema.json` when amlc is built:
+/// compiling it at run time (and checking it against the JSON Schema meta-schema first)
+/// was a fifth of a build.
+#[jsonschema::validator(path = "schemas/amlc.schema.json")]
+struct ConfigSchema;
 
 /// Every schema violation of a document, located.
 pub fn check(doc: &Document) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for error in validator().iter_errors(&doc.value) {
+    for error in ConfigSchema::iter_errors(&doc.value) {
         let pointer = error.instance_path().as_str().to_owned();
         describe(doc, &pointer, error.kind(), &mut out);
     }
     out
+}
+
+/// A key of the object at `pointer` that its `propertyNames` rejects, located at the key.
+fn invalid_key(doc: &Document, pointer: &str, key: &str) -> Diagnostic {
+    let child = format!("{pointer}/{}", escape_pointer(key));
+    Diagnostic::error(
+        "amlc::schema::invalid-key",
+        format!("`{key}` is not a valid key in {}", display_path(pointer)),
+    )
+    .at(&doc.source, doc.key_span(&child), "not a valid Kubernetes label key")
+    .with_help("label keys are an optional DNS-subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.'")
+    .with_path(child)
+}
+
+/// Whether `key` meets a `propertyNames` schema's `pattern`, `minLength` and `maxLength`
+/// (the keywords the config schema uses there); true when there is none.
+fn fits_names(names: Option<&Value>, key: &str) -> bool {
+    let Some(names) = names else {
+        return true;
+    };
+    let length = key.chars().count() as u64;
+    let pattern_ok = names
+        .get("pattern")
+        .and_then(Value::as_str)
+        .and_then(|p| regex::Regex::new(p).ok())
+        .is_none_or(|re| re.is_match(key));
+    pattern_ok
+        && names
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .is_none_or(|max| length <= max)
+        && names
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_none_or(|min| length >= min)
 }
 
 /// A readable name for a config path: `/taints/effect` -> `taints.effect`.
@@ -65,6 +98,22 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
     let value = doc.value.pointer(pointer).unwrap_or(&Value::Null);
     let value_span = doc.value_span(pointer);
     let src = &doc.source;
+    // The generated validator reports a key that fails `propertyNames` as a string
+    // keyword's error on the object itself; report each such key, at the key.
+    let string_keyword = matches!(
+        kind,
+        ValidationErrorKind::Pattern { .. }
+            | ValidationErrorKind::MaxLength { .. }
+            | ValidationErrorKind::MinLength { .. }
+    );
+    if string_keyword && let Value::Object(map) = value {
+        let names = node.as_ref().and_then(|n| n.get("propertyNames"));
+        let bad: Vec<&String> = map.keys().filter(|k| !fits_names(names, k)).collect();
+        if !bad.is_empty() {
+            out.extend(bad.into_iter().map(|k| invalid_key(doc, pointer, k)));
+            return;
+        }
+    }
     let d = match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let known: Vec<&str> = node
@@ -202,16 +251,8 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
             .with_help(what)
         }
         ValidationErrorKind::PropertyNames { error } => {
-            // The bad key is the error's instance (a string); point at that key.
-            let key = plain(error.instance());
-            let child = format!("{pointer}/{}", escape_pointer(&key));
-            Diagnostic::error(
-                "amlc::schema::invalid-key",
-                format!("`{key}` is not a valid key in {here}"),
-            )
-            .at(src, doc.key_span(&child), "not a valid Kubernetes label key")
-            .with_help("label keys are an optional DNS-subdomain prefix and '/', then a name of at most 63 letters, digits, '-', '_' or '.'")
-            .with_path(child)
+            // The bad key is the error's instance (a string).
+            invalid_key(doc, pointer, &plain(error.instance()))
         }
         ValidationErrorKind::Minimum { limit }
         | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
@@ -362,6 +403,34 @@ mod tests {
     }
 
     const HEAD: &str = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n";
+
+    /// The validator generated at build time judges every corpus config as the schema
+    /// compiled at run time does (which also proves the schema valid for its meta-schema).
+    #[test]
+    fn the_generated_validator_agrees_with_the_runtime_one() {
+        let runtime = jsonschema::validator_for(schema()).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+        let mut seen = 0;
+        for dir in ["valid", "invalid"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Ok(doc) = crate::source::parse(&Source::new("t.yaml", text)) else {
+                    continue;
+                };
+                seen += 1;
+                assert_eq!(
+                    ConfigSchema::is_valid(&doc.value),
+                    runtime.is_valid(&doc.value),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+        assert!(seen > 80, "{seen}");
+    }
 
     #[test]
     fn schema_compiles_and_accepts_a_minimal_config() {

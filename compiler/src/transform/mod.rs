@@ -106,7 +106,7 @@ mod tests {
         let crds: Vec<Object> = catalog
             .components()
             .flat_map(|c| {
-                c.crd_objects
+                c.crd_objects()
                     .iter()
                     .map(|v| Object::new(&c.name, v.clone()))
             })
