@@ -85,8 +85,14 @@ fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
 }
 
 fn build(component: &Component, settings: &transform::Settings) -> Built {
-    let objects = component
-        .crd_values()
+    // The first name in a process takes the CRDs as values of its own; further names (a
+    // fleet of names) copy them from the component's parsed set, parsed once.
+    let values = if component.built_crds.is_empty() {
+        component.crd_values()
+    } else {
+        component.crd_objects().to_vec()
+    };
+    let objects = values
         .into_iter()
         .map(|v| Object::new(&component.name, v))
         .collect();
