@@ -62,8 +62,8 @@ pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Dia
         .iter()
         .flat_map(|built| built.manifests.iter().cloned())
         .collect();
-    let crd_manifests: Vec<Manifest> = linted.iter().map(|(m, _)| m.clone()).collect();
-    for mut o in transform::apply(rendered, &settings, &crd_manifests) {
+    let crds = linted.iter().map(|(m, _)| m.value());
+    for mut o in transform::apply(rendered, &settings, crds) {
         // Last, so the lints see every value exactly as it will be written.
         let warnings = lint::apply(&mut o.value);
         linted.push((Manifest::new(o.value), warnings));

@@ -77,7 +77,8 @@ fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
     let to = format!("{}: {to}\n", transform::labels::INSTANCE_LABEL);
     for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
         let document = model.yaml();
-        if document.matches(MODEL_NAME).count() == 1 && document.matches(&from).count() == 1 {
+        // `from` holds the model name, so this finds it once, in the label.
+        if document.matches(MODEL_NAME).count() == 1 && document.contains(&from) {
             let value = std::mem::replace(manifest, Manifest::new(Value::Null)).into_value();
             *manifest = Manifest::with_document(value, document.replacen(&from, &to, 1).into());
         }
@@ -96,7 +97,7 @@ fn build(component: &Component, settings: &transform::Settings) -> Built {
         .into_iter()
         .map(|v| Object::new(&component.name, v))
         .collect();
-    let manifests = transform::apply(objects, settings, &[])
+    let manifests = transform::apply(objects, settings, [])
         .into_par_iter()
         .map(|mut o| {
             let warnings = lint::apply(&mut o.value);

@@ -1,6 +1,7 @@
 //! Rendering: each enabled component's templates (minijinja) -> YAML text -> objects (its
-//! CRDs, plain YAML, are made apart: `crds`). Errors name the template file and line (minijinja's own line
-//! information) and say whose bug it is: amlc's, or the user's `--components` folder's.
+//! CRDs, plain YAML, are made apart: `crds`). Errors name the template file and line
+//! (minijinja's own line information) and say whose bug it is: amlc's, or the user's
+//! `--components` folder's.
 //!
 //! It does not decide which components are on (`plan`) or apply the cross-cutting
 //! changes (namespace, labels, scheduling, registry, checksums: `transform`).

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::manifest::Manifest;
 use crate::object::Object;
 
 /// What the transforms need from the config.
@@ -33,13 +32,14 @@ pub struct Settings {
 
 /// Applies every transform, in order. `crds` are the build's CRDs made apart (`crds`):
 /// they are not changed here, but the scope they give their kinds counts.
-pub fn apply(objects: Vec<Object>, settings: &Settings, crds: &[Manifest]) -> Vec<Object> {
-    let cluster_scoped: BTreeSet<(String, String)> = namespace::cluster_scoped_kinds(
-        objects
-            .iter()
-            .map(|o| &o.value)
-            .chain(crds.iter().map(Manifest::value)),
-    );
+pub fn apply<'a>(
+    objects: Vec<Object>,
+    settings: &Settings,
+    crds: impl IntoIterator<Item = &'a Value>,
+) -> Vec<Object> {
+    let mut scoping: Vec<&Value> = crds.into_iter().collect();
+    scoping.extend(objects.iter().map(|o| &o.value));
+    let cluster_scoped: BTreeSet<(String, String)> = namespace::cluster_scoped_kinds(scoping);
     let objects = namespace::apply(objects, &settings.namespace, &cluster_scoped);
     let objects = labels::apply(objects, &settings.instance);
     let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
@@ -112,10 +112,10 @@ mod tests {
             })
             .collect();
         assert!(crds.len() > 20, "{}", crds.len());
-        let plain = apply(crds.clone(), &settings("azureml", false), &[]);
-        let other = apply(crds.clone(), &settings("azureml", true), &[]);
+        let plain = apply(crds.clone(), &settings("azureml", false), []);
+        let other = apply(crds.clone(), &settings("azureml", true), []);
         assert_eq!(plain, other);
-        let renamed = apply(crds.clone(), &settings("ml", false), &[]);
+        let renamed = apply(crds.clone(), &settings("ml", false), []);
         for ((before, after), renamed) in crds.iter().zip(&plain).zip(&renamed) {
             let mut without_labels = after.value.clone();
             without_labels["metadata"]
