@@ -4,7 +4,7 @@
 //! custom resources validate against the CRDs amlc renders, converted to JSON Schema with
 //! objects closed unless `x-kubernetes-preserve-unknown-fields`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 //! appears in any output, and the ARM settings describe the same extension as the config's
 //! resolved fields (the YAML target reads the same accessors).
 //!
-//! Re-bless: `UPDATE_GOLDEN=1 cargo test --test arm`.
+//! Re-bless: `UPDATE_GOLDEN=1 cargo test --test integration arm::`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ fn golden_templates_match() {
     }
     assert!(
         failures.is_empty(),
-        "golden mismatch (re-bless with UPDATE_GOLDEN=1 cargo test --test arm):\n{}",
+        "golden mismatch (re-bless with UPDATE_GOLDEN=1 cargo test --test integration arm::):\n{}",
         failures.join("\n")
     );
 }

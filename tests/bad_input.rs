@@ -4,7 +4,7 @@
 //! simulated on the temporary file in `cli/io.rs`'s unit tests, where the write can be
 //! made to fail.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! file; a file amlc never wrote is only warned about; and PATH is never touched — every
 //! case hashes the whole folder before and after.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `amlc build` output shapes beyond stdout: `-o FILE`, `--target dir`, several configs and
 //! `--check`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! config `amlc validate` and `amlc build` accept, and never overwrites without `--force`;
 //! `amlc completions` for every shell; `amlc man`; `amlc --version`.
 
-mod common;
+use crate::common;
 
 use common::run;
 

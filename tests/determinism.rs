@@ -1,7 +1,7 @@
 //! The same config renders byte-identically across runs, working directories, time zones
 //! and locales; and `amlc build` in an empty folder prints the embedded default.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

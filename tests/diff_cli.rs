@@ -6,7 +6,7 @@ use serde_json::Value;
 
 const CONFIG: &str = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: aks\n  nodeCount: 3\ninference:\n  enabled: true\n  allowInsecureConnections: true\n";
 
-mod common;
+use crate::common;
 
 use common::run as amlc;
 

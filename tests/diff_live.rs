@@ -3,7 +3,7 @@
 //! connection, a bad kubeconfig and bad credentials. Every test checks that only GET
 //! requests were sent.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

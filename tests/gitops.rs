@@ -2,7 +2,7 @@
 //! comment-only document (Argo CD and Flux prune everything on empty output), no claim on
 //! Argo CD's tracking label, and Flux substitution disabled where a `${` is rendered.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

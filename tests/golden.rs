@@ -1,8 +1,8 @@
 //! Golden cases: every folder under `golden/` is `amlc build` run in that folder (plus the
 //! case's `args`), compared byte for byte with `expected/{stdout,stderr,exit_code}`.
-//! Re-bless with `UPDATE_GOLDEN=1 cargo test --test golden` and review the diff like code.
+//! Re-bless with `UPDATE_GOLDEN=1 cargo test --test integration golden::` and review the diff like code.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -55,7 +55,7 @@ fn golden_cases_match_byte_for_byte() {
     }
     assert!(
         failures.is_empty(),
-        "{}\nre-bless with UPDATE_GOLDEN=1 cargo test --test golden if the change is intended",
+        "{}\nre-bless with UPDATE_GOLDEN=1 cargo test --test integration golden:: if the change is intended",
         failures.join("\n")
     );
 }

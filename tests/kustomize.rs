@@ -6,7 +6,7 @@
 //! kubectl is the consumer Flux and Argo CD stand in for; CI (`CI=true`) must have it
 //! (`.ci/run` installs Debian's `kubernetes-client`), elsewhere the test says it skipped.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

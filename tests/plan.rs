@@ -2,13 +2,13 @@
 //! total-resource rows reproduced, and the totals proven equal to the sum of the components
 //! and to the requests and limits of the rendered manifests.
 //!
-//! Re-bless with `UPDATE_GOLDEN=1 cargo test --test plan` and review the diff.
+//! Re-bless with `UPDATE_GOLDEN=1 cargo test --test integration plan::` and review the diff.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 use common::run as amlc;
 
@@ -75,7 +75,7 @@ fn golden_plans() {
     }
     assert!(
         failures.is_empty(),
-        "{}\nre-bless with UPDATE_GOLDEN=1 cargo test --test plan",
+        "{}\nre-bless with UPDATE_GOLDEN=1 cargo test --test integration plan::",
         failures.join("\n")
     );
 }

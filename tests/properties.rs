@@ -11,7 +11,7 @@
 //!
 //! Case counts keep the whole file within a few seconds of CI time.
 
-mod common;
+use crate::common;
 
 use amlc::diagnostic::Source;
 use amlc::validate::{NoFiles, validate};

@@ -3,7 +3,7 @@
 //! seed's "Recommended resource planning" table, and the seed scenario at 1.1.9 adds up to
 //! the seed's "total minimum system resources" row.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

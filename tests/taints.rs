@@ -1,7 +1,7 @@
 //! `amlc taints`: every taint key with its value, every effect, the AKS node-pool line,
 //! and a missing value as a located error (exit 2).
 
-mod common;
+use crate::common;
 
 fn taints(config: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();

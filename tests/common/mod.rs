@@ -1,8 +1,4 @@
 //! Helpers shared by the integration tests: the golden cases and running the binary.
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of these helpers"
-)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,31 @@
+//! The integration tests, as one test binary: each module below is one area (its own
+//! doc says what it proves). One binary rather than one per file, because every test
+//! binary links the whole library with its Kubernetes client; twenty of them took
+//! gigabytes of disk and most of CI's link time.
+//!
+//! Run one area with `cargo test --test integration golden::`.
+
+mod common;
+mod support;
+
+mod api_types;
+mod arm;
+mod bad_input;
+mod check;
+mod cli_build;
+mod cli_init;
+mod determinism;
+mod diff_against;
+mod diff_cli;
+mod diff_live;
+mod examples;
+mod fuzz_regressions;
+mod gitops;
+mod golden;
+mod kustomize;
+mod plan;
+mod properties;
+mod readme;
+mod resources;
+mod taints;
+mod validate;
