@@ -182,6 +182,38 @@ fn several_configs_write_one_output_each_or_nothing() {
     assert!(stderr.contains("rename"), "{stderr}");
 }
 
+/// A fleet whose extensions have different names (CRDs derived from one model, templates
+/// parsed once with a stand-in name) writes what building each config alone prints.
+#[test]
+fn a_fleet_of_names_writes_what_each_build_alone_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fleet = dir.path().join("fleet");
+    std::fs::create_dir(&fleet).unwrap();
+    let names = ["azureml", "ml-east", "ml-west", "e5", "true", "x"];
+    for (i, name) in names.iter().enumerate() {
+        let cluster = ["aks", "arc", "aro", "ocp"][i % 4];
+        std::fs::write(
+            fleet.join(format!("c{i}.yaml")),
+            format!(
+                "apiVersion: amlc/v1\nkind: ExtensionConfig\nmetadata:\n  name: \"{name}\"\n\
+                 cluster:\n  type: {cluster}\ninference:\n  enabled: true\n  allowInsecureConnections: true\n\
+                 nodeSelector:\n  pool: p{i}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let (code, _, stderr) = run(dir.path(), &["build", "-c", "fleet/*.yaml", "-o", "out"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (i, name) in names.iter().enumerate() {
+        let config = format!("fleet/c{i}.yaml");
+        let (code, alone, stderr) = run(dir.path(), &["build", "-c", &config]);
+        assert_eq!(code, 0, "{stderr}");
+        let written = std::fs::read_to_string(dir.path().join(format!("out/c{i}.yaml"))).unwrap();
+        assert!(written == alone, "{name} differs from its build alone");
+        assert!(written.contains(&format!("amlc/instance: {name}")) || *name == "true");
+    }
+}
+
 #[test]
 fn the_arm_target_needs_the_cluster_identity() {
     // The embedded default names no cluster: the ARM target cannot scope the extension.

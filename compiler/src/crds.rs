@@ -40,22 +40,63 @@ pub fn built(component: &Component, settings: &transform::Settings) -> Arc<Built
     component
         .built_crds
         .get_or_insert_with(&settings.instance, || {
-            let mut built = build(component, settings);
-            // A second name in a process means a fleet of names: from then on documents
-            // are derived from the model (made once), not emitted per name.
-            if settings.instance != MODEL_NAME && !component.built_crds.is_empty() {
-                let model_settings = transform::Settings {
-                    instance: MODEL_NAME.to_owned(),
-                    ..settings.clone()
-                };
-                derive_documents(
-                    &mut built,
-                    &built_model(component, &model_settings),
-                    &settings.instance,
-                );
+            // A second name in a process means a fleet of names: from then on CRDs are
+            // derived from the model (made once), not transformed, linted and emitted
+            // per name.
+            if settings.instance == MODEL_NAME || component.built_crds.is_empty() {
+                return build(component, settings);
             }
-            built
+            let model_settings = transform::Settings {
+                instance: MODEL_NAME.to_owned(),
+                ..settings.clone()
+            };
+            let model = built_model(component, &model_settings);
+            derived(&model, &settings.instance).unwrap_or_else(|| {
+                let mut built = build(component, settings);
+                derive_documents(&mut built, &model, &settings.instance);
+                built
+            })
         })
+}
+
+/// The model's CRDs with the label's value swapped, values and documents; `None` unless
+/// every one is sure to equal a build for `instance` (see the module comment): the model
+/// name appears once in each document, in the label, and the lints found nothing (their
+/// findings and the annotation they add are left to a build of its own).
+fn derived(model: &Built, instance: &str) -> Option<Built> {
+    let (from, to) = label_lines(instance)?;
+    let pointer = format!(
+        "/metadata/labels/{}",
+        transform::labels::INSTANCE_LABEL.replace('/', "~1")
+    );
+    let manifests = model
+        .manifests
+        .iter()
+        .map(|(manifest, warnings)| {
+            let document = manifest.yaml();
+            if !warnings.is_empty() || document.matches(MODEL_NAME).count() != 1 {
+                return None;
+            }
+            let document = document
+                .contains(&from)
+                .then(|| document.replacen(&from, &to, 1))?;
+            let mut value = manifest.value().clone();
+            let label = value.pointer_mut(&pointer).filter(|l| *l == MODEL_NAME)?;
+            *label = Value::from(instance);
+            Some((Manifest::with_document(value, document.into()), Vec::new()))
+        })
+        .collect::<Option<_>>()?;
+    Some(Built { manifests })
+}
+
+/// The label's line in the model's documents and in `instance`'s, as the emitter writes
+/// them; `None` when a value would not be written inline.
+fn label_lines(instance: &str) -> Option<(String, String)> {
+    let line = |name: &str| {
+        crate::emit::inline_string(name)
+            .map(|v| format!("{}: {v}\n", transform::labels::INSTANCE_LABEL))
+    };
+    Some((line(MODEL_NAME)?, line(instance)?))
 }
 
 fn built_model(component: &Component, settings: &transform::Settings) -> Arc<Built> {
@@ -67,14 +108,9 @@ fn built_model(component: &Component, settings: &transform::Settings) -> Arc<Bui
 /// Gives each manifest of `built` the model's document with the label's value swapped,
 /// where the swap is sure to give the emitter's document (see the module comment).
 fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
-    let (Some(from), Some(to)) = (
-        crate::emit::inline_string(MODEL_NAME),
-        crate::emit::inline_string(instance),
-    ) else {
+    let Some((from, to)) = label_lines(instance) else {
         return;
     };
-    let from = format!("{}: {from}\n", transform::labels::INSTANCE_LABEL);
-    let to = format!("{}: {to}\n", transform::labels::INSTANCE_LABEL);
     for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
         let document = model.yaml();
         // `from` holds the model name, so this finds it once, in the label.
@@ -146,6 +182,35 @@ mod tests {
                 assert_eq!(m["metadata"]["labels"]["amlc/instance"], name);
             }
         }
+    }
+
+    /// CRDs derived from the model equal, value and document, the CRDs built for the name.
+    #[test]
+    fn derived_crds_equal_a_build_of_their_own() {
+        let catalog = Catalog::embedded().unwrap();
+        let settings = |instance: &str| crate::transform::Settings {
+            namespace: "azureml".into(),
+            instance: instance.into(),
+            node_selector: [("pool".to_owned(), "a".to_owned())].into(),
+            tolerations: Vec::new(),
+            registry: "registry.example.com".into(),
+        };
+        let mut derived_crds = 0;
+        for component in catalog.components() {
+            let model = super::build(component, &settings(super::MODEL_NAME));
+            for name in ["ml", "123", "true", "a-b-c"] {
+                let own = super::build(component, &settings(name));
+                let derived = super::derived(&model, name).unwrap();
+                assert_eq!(derived.manifests.len(), own.manifests.len());
+                for ((d, dw), (o, ow)) in derived.manifests.iter().zip(&own.manifests) {
+                    assert_eq!(d.value(), o.value(), "{name}");
+                    assert_eq!(d.yaml(), o.yaml(), "{name}");
+                    assert!(dw.is_empty() && ow.is_empty());
+                    derived_crds += 1;
+                }
+            }
+        }
+        assert!(derived_crds > 4 * 20, "{derived_crds}");
     }
 
     /// A build sharing CRDs made for an earlier config gives the bytes of a build alone.

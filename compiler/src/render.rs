@@ -18,19 +18,34 @@ use crate::diagnostic::{Diagnostic, Source};
 use crate::object::{self, Object};
 use crate::plan::{Plan, PlannedComponent, Replicas};
 
+mod name_swap;
+
+use name_swap::NameSwap;
+
 /// Renders every enabled component. Every problem is reported at once.
 pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnostic>> {
     // The templates were compiled once with the catalog; the plan's context is converted
     // to minijinja's values once per build, not once per template.
     let env = catalog.templates().environment();
     let base = minijinja::Value::from_serialize(&plan.context);
+    let swap = NameSwap::for_fleet(plan);
+    render_with(plan, catalog, env, &base, swap.as_ref())
+}
+
+fn render_with(
+    plan: &Plan,
+    catalog: &Catalog,
+    env: &minijinja::Environment<'static>,
+    base: &minijinja::Value,
+    swap: Option<&NameSwap>,
+) -> Result<Vec<Object>, Vec<Diagnostic>> {
     // Components render in parallel (parsing their YAML is most of a single build), and
     // are collected in plan order, so the result does not depend on thread timing.
     let rendered: Vec<Result<Vec<Object>, Vec<Diagnostic>>> = plan
         .components
         .par_iter()
         .map(|planned| match catalog.get(&planned.name) {
-            Some(component) => render_component(env, &base, planned, component),
+            Some(component) => render_component(env, base, swap, planned, component),
             None => Err(vec![Diagnostic::error(
                 "amlc::bug::plan-catalog-mismatch",
                 format!(
@@ -81,13 +96,12 @@ pub fn resources_value(r: &Resources) -> Value {
 fn render_component(
     env: &minijinja::Environment<'static>,
     base: &minijinja::Value,
+    swap: Option<&NameSwap>,
     planned: &PlannedComponent,
     component: &Component,
 ) -> Result<Vec<Object>, Vec<Diagnostic>> {
-    let context = minijinja::context! {
-        component => minijinja::Value::from_serialize(component_context(planned)),
-        ..minijinja::Value::clone(base)
-    };
+    let context = template_context(base, planned);
+    let stand_in = swap.and_then(|s| Some((s, stand_in_context(env, s, planned, component)?)));
     let mut diagnostics = Vec::new();
     let mut objects = Vec::new();
     for t in &component.templates {
@@ -95,7 +109,13 @@ fn render_component(
             .get_template(&t.path)
             .and_then(|tmpl| tmpl.render(&context));
         match text {
-            Ok(text) => match parse_documents_cached(&text) {
+            Ok(text) => match stand_in
+                .as_ref()
+                // A text without the name is the same for every config: the plain cache has it.
+                .filter(|(swap, _)| text.contains(swap.name))
+                .and_then(|(swap, cx)| swapped_documents(env, t, &text, swap, cx))
+                .map_or_else(|| parse_documents_cached(&text), Ok)
+            {
                 Ok(values) => {
                     objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
                 }
@@ -125,6 +145,49 @@ fn render_component(
     }
 }
 
+/// The context a component's templates see: the build's, and `component.*`.
+fn template_context(base: &minijinja::Value, planned: &PlannedComponent) -> minijinja::Value {
+    minijinja::context! {
+        component => minijinja::Value::from_serialize(component_context(planned)),
+        ..minijinja::Value::clone(base)
+    }
+}
+
+/// The template context of a component with the stand-in name (the workload's name may
+/// hold the extension name too); `None` leaves the component to the plain path.
+fn stand_in_context(
+    env: &minijinja::Environment<'static>,
+    swap: &NameSwap,
+    planned: &PlannedComponent,
+    component: &Component,
+) -> Option<minijinja::Value> {
+    let mut cx = component_context(planned);
+    if let (Some(meta), Some(_)) = (&component.meta.workload, &planned.workload) {
+        cx["workloadName"] = Value::from(env.render_str(&meta.name, &swap.base).ok()?);
+    }
+    Some(minijinja::context! {
+        component => minijinja::Value::from_serialize(cx),
+        ..minijinja::Value::clone(&swap.base)
+    })
+}
+
+/// The template's documents from its stand-in rendering, parsed once for the fleet (see
+/// `name_swap`); `None` when that path does not apply.
+fn swapped_documents(
+    env: &minijinja::Environment<'static>,
+    file: &File,
+    text: &str,
+    swap: &NameSwap,
+    stand_in_context: &minijinja::Value,
+) -> Option<Vec<Value>> {
+    let stand_in_text = env
+        .get_template(&file.path)
+        .and_then(|tmpl| tmpl.render(stand_in_context))
+        .ok()?;
+    let parsed = parse_documents_shared(&stand_in_text).ok()?;
+    swap.documents(text, &stand_in_text, &parsed)
+}
+
 /// Rendered texts the cache keeps at most; a fleet renders far fewer distinct ones per
 /// template, and the bound keeps a pathological run's memory in check.
 const PARSE_CACHE_ENTRIES: usize = 4096;
@@ -136,14 +199,7 @@ const PARSE_CACHE_ENTRIES: usize = 4096;
 /// second time it is seen: a single build (or a text only one config renders) gets its
 /// values to own, without a copy kept beside them.
 fn parse_documents_cached(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
-    #[derive(Default)]
-    struct Cache {
-        /// Hashes of the texts seen once (a collision only makes a text kept sooner).
-        seen: std::collections::HashSet<u64>,
-        parsed: HashMap<String, Arc<Vec<Value>>>,
-    }
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
+    let cache = parse_cache();
     let hash = {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
@@ -163,6 +219,36 @@ fn parse_documents_cached(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error
         && c.parsed.len() < PARSE_CACHE_ENTRIES
     {
         c.parsed.insert(text.to_owned(), Arc::new(parsed.clone()));
+    }
+    Ok(parsed)
+}
+
+#[derive(Default)]
+struct ParseCache {
+    /// Hashes of the texts seen once (a collision only makes a text kept sooner).
+    seen: std::collections::HashSet<u64>,
+    parsed: HashMap<String, Arc<Vec<Value>>>,
+}
+
+fn parse_cache() -> &'static Mutex<ParseCache> {
+    static CACHE: OnceLock<Mutex<ParseCache>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// [`parse_documents`] of a text kept from its first sighting: a stand-in text is only
+/// rendered in a fleet, where further configs will render it again.
+fn parse_documents_shared(text: &str) -> Result<Arc<Vec<Value>>, serde_yaml_ng::Error> {
+    let cache = parse_cache();
+    if let Ok(c) = cache.lock()
+        && let Some(hit) = c.parsed.get(text)
+    {
+        return Ok(Arc::clone(hit));
+    }
+    let parsed = Arc::new(parse_documents(text)?);
+    if let Ok(mut c) = cache.lock()
+        && c.parsed.len() < PARSE_CACHE_ENTRIES
+    {
+        c.parsed.insert(text.to_owned(), Arc::clone(&parsed));
     }
     Ok(parsed)
 }
@@ -255,6 +341,81 @@ mod tests {
             err[0].message
         );
         assert!(err[0].help.as_deref().unwrap().contains("--components"));
+    }
+
+    /// Every config of the corpus and the goldens, under names that swap and names that
+    /// must not: the stand-in path gives exactly the objects parsing gives, and is taken.
+    #[test]
+    fn the_stand_in_path_gives_what_parsing_gives() {
+        use crate::validate::{NoFiles, validate};
+        let catalog = Catalog::embedded().unwrap();
+        let env = catalog.templates().environment();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<_> = std::fs::read_dir(root.join("tests/valid"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        for case in std::fs::read_dir(root.join("golden")).unwrap() {
+            files.push(case.unwrap().path().join("amlc.yaml"));
+        }
+        let (mut configs, mut swapped) = (0, 0);
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let source = Source::new(file.display().to_string(), text);
+            let Ok(valid) = validate(&source, &NoFiles { now_unix: 0 }) else {
+                continue;
+            };
+            configs += 1;
+            for name in [
+                "ml",
+                "e5",
+                "x1",
+                "a-b-c",
+                name_swap::STAND_IN,
+                "true",
+                "n",
+                "no",
+            ] {
+                let mut config = valid.config.clone();
+                config.metadata.name = name.to_owned();
+                let plan = crate::plan::plan(&config, &catalog).unwrap();
+                let base = minijinja::Value::from_serialize(&plan.context);
+                let swap = NameSwap::new(&plan);
+                assert_eq!(
+                    swap.is_some(),
+                    !["true", "n", "no"].contains(&name),
+                    "{name}"
+                );
+                let plain = render_with(&plan, &catalog, env, &base, None).unwrap();
+                let via = render_with(&plan, &catalog, env, &base, swap.as_ref()).unwrap();
+                let values = |o: Vec<Object>| {
+                    o.into_iter()
+                        .map(|o| (o.component, o.value))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(values(via), values(plain), "{} as {name}", file.display());
+                let Some(swap) = swap else { continue };
+                for planned in &plan.components {
+                    let component = catalog.get(&planned.name).unwrap();
+                    let cx = stand_in_context(env, &swap, planned, component).unwrap();
+                    for t in &component.templates {
+                        let text = env
+                            .get_template(&t.path)
+                            .and_then(|tmpl| tmpl.render(template_context(&base, planned)))
+                            .unwrap();
+                        if let Some(docs) = swapped_documents(env, t, &text, &swap, &cx) {
+                            assert_eq!(docs, parse_documents(&text).unwrap());
+                            swapped += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(configs > 20, "{configs}");
+        // Most templates write the name; their texts must take the stand-in path.
+        assert!(swapped > configs * 5 * 10, "{swapped} of {configs} configs");
     }
 
     #[test]
