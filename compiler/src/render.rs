@@ -100,7 +100,7 @@ fn render_component(
     planned: &PlannedComponent,
     component: &Component,
 ) -> Result<Vec<Object>, Vec<Diagnostic>> {
-    let context = template_context(base, planned);
+    let context = template_context(base, component_context(planned));
     let stand_in = swap.and_then(|s| Some((s, stand_in_context(env, s, planned, component)?)));
     let mut diagnostics = Vec::new();
     let mut objects = Vec::new();
@@ -146,9 +146,9 @@ fn render_component(
 }
 
 /// The context a component's templates see: the build's, and `component.*`.
-fn template_context(base: &minijinja::Value, planned: &PlannedComponent) -> minijinja::Value {
+fn template_context(base: &minijinja::Value, component: Value) -> minijinja::Value {
     minijinja::context! {
-        component => minijinja::Value::from_serialize(component_context(planned)),
+        component => minijinja::Value::from_serialize(component),
         ..minijinja::Value::clone(base)
     }
 }
@@ -165,10 +165,7 @@ fn stand_in_context(
     if let (Some(meta), Some(_)) = (&component.meta.workload, &planned.workload) {
         cx["workloadName"] = Value::from(env.render_str(&meta.name, &swap.base).ok()?);
     }
-    Some(minijinja::context! {
-        component => minijinja::Value::from_serialize(cx),
-        ..minijinja::Value::clone(&swap.base)
-    })
+    Some(template_context(&swap.base, cx))
 }
 
 /// The template's documents from its stand-in rendering, parsed once for the fleet (see
@@ -403,7 +400,9 @@ mod tests {
                     for t in &component.templates {
                         let text = env
                             .get_template(&t.path)
-                            .and_then(|tmpl| tmpl.render(template_context(&base, planned)))
+                            .and_then(|tmpl| {
+                                tmpl.render(template_context(&base, component_context(planned)))
+                            })
                             .unwrap();
                         if let Some(docs) = swapped_documents(env, t, &text, &swap, &cx) {
                             assert_eq!(docs, parse_documents(&text).unwrap());
