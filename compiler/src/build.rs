@@ -62,14 +62,15 @@ pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Dia
         .iter()
         .flat_map(|built| built.manifests.iter().cloned())
         .collect();
-    let crds = linted.iter().map(|(m, _)| m.value());
+    // A CRD derived for this name shares its group, kind and scope with its model.
+    let crds = linted.iter().map(|(m, _)| m.shape());
     for mut o in transform::apply(rendered, &settings, crds) {
         // Last, so the lints see every value exactly as it will be written.
         let warnings = lint::apply(&mut o.value);
         linted.push((Manifest::new(o.value), warnings));
     }
     let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =
-        order::sort(linted, |(m, _)| m).into_iter().unzip();
+        order::sort(linted, |(m, _)| m.shape()).into_iter().unzip();
     if let Some(empty) = lint::require_objects(&objects) {
         return Err(vec![empty]);
     }

@@ -80,10 +80,15 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
             let document = document
                 .contains(&from)
                 .then(|| document.replacen(&from, &to, 1))?;
-            let mut value = manifest.value().clone();
-            let label = value.pointer_mut(&pointer).filter(|l| *l == MODEL_NAME)?;
-            *label = Value::from(instance);
-            Some((Manifest::with_document(value, document.into()), Vec::new()))
+            (manifest.value().pointer(&pointer)? == MODEL_NAME).then(|| {
+                let derived = Manifest::derived(
+                    manifest,
+                    pointer.clone(),
+                    instance.to_owned(),
+                    document.into(),
+                );
+                (derived, Vec::new())
+            })
         })
         .collect::<Option<_>>()?;
     Some(Built { manifests })
@@ -203,6 +208,11 @@ mod tests {
                 let derived = super::derived(&model, name).unwrap();
                 assert_eq!(derived.manifests.len(), own.manifests.len());
                 for ((d, dw), (o, ow)) in derived.manifests.iter().zip(&own.manifests) {
+                    // What builds read of the shape (kind, name, group, scope) is the CRD's.
+                    let (shape, own) = (d.shape(), o.value());
+                    assert_eq!(shape["kind"], own["kind"]);
+                    assert_eq!(shape["metadata"]["name"], own["metadata"]["name"]);
+                    assert_eq!(shape["spec"], own["spec"]);
                     assert_eq!(d.value(), o.value(), "{name}");
                     assert_eq!(d.yaml(), o.yaml(), "{name}");
                     assert!(dw.is_empty() && ow.is_empty());

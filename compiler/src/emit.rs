@@ -360,14 +360,14 @@ pub fn dir_files(objects: &[Manifest]) -> Vec<(String, Arc<str>)> {
     write_documents(objects);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for m in objects {
-        *counts.entry(file_name(m, false)).or_default() += 1;
+        *counts.entry(file_name(m.shape(), false)).or_default() += 1;
     }
     let mut files: Vec<(String, Arc<str>)> = objects
         .iter()
         .map(|m| {
-            let plain = file_name(m, false);
+            let plain = file_name(m.shape(), false);
             let collides = counts.get(&plain).is_some_and(|n| *n > 1);
-            (file_name(m, collides), Arc::clone(m.document()))
+            (file_name(m.shape(), collides), Arc::clone(m.document()))
         })
         .collect();
     let resources: Vec<Value> = files

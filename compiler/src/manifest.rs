@@ -13,15 +13,53 @@ use serde_json::Value;
 pub struct Manifest(Arc<Inner>);
 
 struct Inner {
-    value: Value,
+    body: Body,
     yaml: OnceLock<Arc<str>>,
+}
+
+enum Body {
+    Own(Value),
+    /// Another manifest's object with one string changed (`crds`: a CRD for a further
+    /// extension name is the model's with the instance label's value swapped). The copy is
+    /// made on first use of the whole value; a fleet build only reads what the two share.
+    Derived {
+        model: Manifest,
+        pointer: String,
+        to: String,
+        value: OnceLock<Value>,
+    },
+}
+
+impl Body {
+    fn derive(model: &Manifest, pointer: &str, to: &str) -> Value {
+        let mut value = model.value().clone();
+        if let Some(v) = value.pointer_mut(pointer) {
+            *v = Value::from(to);
+        }
+        value
+    }
 }
 
 impl Manifest {
     pub fn new(value: Value) -> Self {
         Manifest(Arc::new(Inner {
-            value,
+            body: Body::Own(value),
             yaml: OnceLock::new(),
+        }))
+    }
+
+    /// `model`'s object with the string at `pointer` set to `to`, and its document
+    /// `yaml`; the caller guarantees the pointer names a string and that `yaml` is exactly
+    /// the emitter's document of that object.
+    pub fn derived(model: &Manifest, pointer: String, to: String, yaml: Arc<str>) -> Self {
+        Manifest(Arc::new(Inner {
+            body: Body::Derived {
+                model: model.clone(),
+                pointer,
+                to,
+                value: OnceLock::new(),
+            },
+            yaml: OnceLock::from(yaml),
         }))
     }
 
@@ -29,13 +67,23 @@ impl Manifest {
     /// guarantees it is exactly the emitter's document of `value`.
     pub fn with_document(value: Value, yaml: Arc<str>) -> Self {
         Manifest(Arc::new(Inner {
-            value,
+            body: Body::Own(value),
             yaml: OnceLock::from(yaml),
         }))
     }
 
     pub fn value(&self) -> &Value {
-        &self.0.value
+        self.0.value()
+    }
+
+    /// The object's shape, for reading what a derived manifest shares with its model
+    /// (kind, API version, namespace, name, a CRD's group and scope: everything but the
+    /// one string changed) without copying the object.
+    pub fn shape(&self) -> &Value {
+        match &self.0.body {
+            Body::Own(v) => v,
+            Body::Derived { model, .. } => model.shape(),
+        }
     }
 
     /// The object as one YAML document (no `---`), ending in a newline; written on first
@@ -48,14 +96,42 @@ impl Manifest {
     pub fn document(&self) -> &Arc<str> {
         self.0
             .yaml
-            .get_or_init(|| crate::emit::yaml_document(&self.0.value).into())
+            .get_or_init(|| crate::emit::yaml_document(self.value()).into())
     }
 
     /// The object itself, copied only when another build still shares it.
     pub fn into_value(self) -> Value {
         match Arc::try_unwrap(self.0) {
-            Ok(inner) => inner.value,
-            Err(shared) => shared.value.clone(),
+            Ok(Inner {
+                body: Body::Own(v), ..
+            }) => v,
+            Ok(Inner {
+                body:
+                    Body::Derived {
+                        model,
+                        pointer,
+                        to,
+                        value,
+                    },
+                ..
+            }) => value
+                .into_inner()
+                .unwrap_or_else(|| Body::derive(&model, &pointer, &to)),
+            Err(shared) => shared.value().clone(),
+        }
+    }
+}
+
+impl Inner {
+    fn value(&self) -> &Value {
+        match &self.body {
+            Body::Own(v) => v,
+            Body::Derived {
+                model,
+                pointer,
+                to,
+                value,
+            } => value.get_or_init(|| Body::derive(model, pointer, to)),
         }
     }
 }
@@ -95,6 +171,30 @@ mod tests {
         let shared = m.clone();
         assert_eq!(m.yaml(), "apiVersion: v1\nkind: ConfigMap\n");
         assert!(std::ptr::eq(m.yaml(), shared.yaml()));
+    }
+
+    #[test]
+    fn a_derived_manifest_copies_its_model_only_for_its_whole_value() {
+        let model = Manifest::new(serde_json::json!({
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "a", "labels": {"amlc/instance": "model"}},
+        }));
+        let yaml: Arc<str> = "derived document\n".into();
+        let d = Manifest::derived(
+            &model,
+            "/metadata/labels/amlc~1instance".into(),
+            "ml".into(),
+            Arc::clone(&yaml),
+        );
+        assert!(std::ptr::eq(d.shape(), model.value()));
+        assert!(std::ptr::eq(d.yaml(), &*yaml));
+        assert_eq!(d.value()["metadata"]["labels"]["amlc/instance"], "ml");
+        assert_eq!(
+            model.value()["metadata"]["labels"]["amlc/instance"],
+            "model"
+        );
+        assert_eq!(d.clone().into_value(), *d.value());
+        assert_eq!(d.into_value()["metadata"]["name"], "a");
     }
 
     #[test]
