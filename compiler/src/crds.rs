@@ -73,13 +73,10 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
         .manifests
         .iter()
         .map(|(manifest, warnings)| {
-            let document = manifest.yaml();
-            if !warnings.is_empty() || document.matches(MODEL_NAME).count() != 1 {
+            if !warnings.is_empty() {
                 return None;
             }
-            let document = document
-                .contains(&from)
-                .then(|| document.replacen(&from, &to, 1))?;
+            let document = swap_label(manifest.yaml(), &from, &to)?;
             (manifest.value().pointer(&pointer)? == MODEL_NAME).then(|| {
                 let derived = Manifest::derived(
                     manifest,
@@ -117,13 +114,18 @@ fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
         return;
     };
     for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
-        let document = model.yaml();
-        // `from` holds the model name, so this finds it once, in the label.
-        if document.matches(MODEL_NAME).count() == 1 && document.contains(&from) {
+        if let Some(document) = swap_label(model.yaml(), &from, &to) {
             let value = std::mem::replace(manifest, Manifest::new(Value::Null)).into_value();
-            *manifest = Manifest::with_document(value, document.replacen(&from, &to, 1).into());
+            *manifest = Manifest::with_document(value, document.into());
         }
     }
+}
+
+/// A model document with the label line `from` made `to`; `None` unless the model name
+/// appears once in it, in that line (`from` holds it), so nothing else changes.
+fn swap_label(document: &str, from: &str, to: &str) -> Option<String> {
+    (document.matches(MODEL_NAME).count() == 1 && document.contains(from))
+        .then(|| document.replacen(from, to, 1))
 }
 
 fn build(component: &Component, settings: &transform::Settings) -> Built {
