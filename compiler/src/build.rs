@@ -26,6 +26,44 @@ pub struct Build {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Which objects an apply phase holds (DESIGN.md, "Second round", "Deployable as
+/// rendered"): kubectl maps kinds once per run, so on a fresh cluster one stream holding a
+/// CRD and custom resources of it fails; the CRDs go first, on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Every object.
+    #[default]
+    All,
+    /// The CustomResourceDefinitions alone.
+    CrdsOnly,
+    /// Everything but the CustomResourceDefinitions.
+    SkipCrds,
+}
+
+impl Phase {
+    /// Whether an object (its shape: apiVersion, kind, metadata) belongs to this phase.
+    pub fn holds(self, shape: &serde_json::Value) -> bool {
+        let crd = shape["kind"] == "CustomResourceDefinition"
+            && shape["apiVersion"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"));
+        match self {
+            Phase::All => true,
+            Phase::CrdsOnly => crd,
+            Phase::SkipCrds => !crd,
+        }
+    }
+
+    /// The objects of this phase, in install order.
+    pub fn select(self, objects: &[Manifest]) -> Vec<Manifest> {
+        objects
+            .iter()
+            .filter(|m| self.holds(m.shape()))
+            .cloned()
+            .collect()
+    }
+}
+
 /// A TLS Secret referenced by name, to be created from the config's certificate files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretToCreate {

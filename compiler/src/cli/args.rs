@@ -65,6 +65,24 @@ pub struct BuildArgs {
     /// Extra component folders that add to or override the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub components: Option<PathBuf>,
+    /// Apply phase 1: only the CustomResourceDefinitions. Apply them, wait until they are
+    /// Established, then apply the output of --skip-crds (kubectl maps kinds once per run).
+    #[arg(long, conflicts_with = "skip_crds")]
+    pub crds_only: bool,
+    /// Apply phase 2: everything but the CustomResourceDefinitions.
+    #[arg(long)]
+    pub skip_crds: bool,
+}
+
+impl BuildArgs {
+    /// The apply phase the flags select.
+    pub fn phase(&self) -> amlc::build::Phase {
+        match (self.crds_only, self.skip_crds) {
+            (true, _) => amlc::build::Phase::CrdsOnly,
+            (_, true) => amlc::build::Phase::SkipCrds,
+            _ => amlc::build::Phase::All,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -199,6 +217,23 @@ mod tests {
     fn check_needs_an_output_path() {
         assert!(Cli::try_parse_from(["amlc", "build", "--check"]).is_err());
         assert!(Cli::try_parse_from(["amlc", "build", "--check", "-o", "out"]).is_ok());
+    }
+
+    #[test]
+    fn apply_phases_exclude_each_other() {
+        assert!(Cli::try_parse_from(["amlc", "build", "--crds-only", "--skip-crds"]).is_err());
+        for (flag, phase) in [
+            ("--crds-only", amlc::build::Phase::CrdsOnly),
+            ("--skip-crds", amlc::build::Phase::SkipCrds),
+        ] {
+            let Command::Build(b) = Cli::try_parse_from(["amlc", "build", flag])
+                .unwrap()
+                .command
+            else {
+                panic!("build expected")
+            };
+            assert_eq!(b.phase(), phase);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use amlc::build::{Build, SecretToCreate};
+use amlc::build::{Build, Phase, SecretToCreate};
 use amlc::catalog::{Catalog, Origin};
 use amlc::diagnostic::Diagnostic;
 use amlc::emit;
@@ -34,6 +34,17 @@ struct Job {
 }
 
 pub fn run(args: &BuildArgs) -> ExitStatus {
+    if args.phase() != Phase::All && args.target != Target::Yaml {
+        return io::fail(
+            Diagnostic::error(
+                "amlc::cli::phase-needs-yaml",
+                "--crds-only and --skip-crds select objects of the YAML stream",
+            )
+            .with_help(
+                "use them with --target yaml (the default); a kustomize folder (Flux, Argo CD) is applied CRDs first by the tool that reads it",
+            ),
+        );
+    }
     if args.target == Target::Arm {
         return arm_target(args);
     }
@@ -193,6 +204,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
                 validated,
                 &catalog,
                 args.target,
+                args.phase(),
                 several,
             )
         })
@@ -231,6 +243,7 @@ fn compile(
     validated: Result<Validated, Vec<Diagnostic>>,
     catalog: &Catalog,
     target: Target,
+    phase: Phase,
     several: bool,
 ) -> Compiled {
     let failed = |diagnostics| Compiled {
@@ -245,7 +258,7 @@ fn compile(
     match amlc::build(&validated, catalog) {
         Ok(mut build) => {
             let compiled = Compiled {
-                output: Some(output(&build, target)),
+                output: Some(output(&build, target, phase)),
                 // Validation warnings, then the GitOps lints of the rendered objects.
                 diagnostics: validated
                     .warnings
@@ -280,10 +293,11 @@ fn compile(
     }
 }
 
-fn output(build: &Build, target: Target) -> Output {
-    match target {
-        Target::Dir => Output::Dir(emit::dir_files(&build.objects)),
-        _ => Output::Stream(emit::documents(&build.objects)),
+fn output(build: &Build, target: Target, phase: Phase) -> Output {
+    match (target, phase) {
+        (Target::Dir, _) => Output::Dir(emit::dir_files(&build.objects)),
+        (_, Phase::All) => Output::Stream(emit::documents(&build.objects)),
+        (_, phase) => Output::Stream(emit::documents(&phase.select(&build.objects))),
     }
 }
 
