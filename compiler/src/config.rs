@@ -331,6 +331,9 @@ pub struct Taints {
     pub keys: Vec<TaintKey>,
     #[serde(default = "default_effect")]
     pub effect: TaintEffect,
+    /// The labels of the tainted nodes; None: the top-level nodeSelector's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,6 +516,24 @@ impl Config {
             TaintKey::Workspace => self.workspace.as_deref(),
             TaintKey::Compute => self.compute.as_deref(),
         }
+    }
+
+    /// The labels of the tainted nodes: `taints.nodeSelector`, else the top-level
+    /// nodeSelector (DESIGN.md, "Second round", "Deployable as rendered").
+    pub fn taint_node_selector(&self) -> &BTreeMap<String, String> {
+        self.taints
+            .as_ref()
+            .and_then(|t| t.node_selector.as_ref())
+            .unwrap_or(&self.node_selector)
+    }
+
+    /// Whether every node the extension's pods may use (the nodeSelector's) carries the
+    /// taints: no `taints.nodeSelector` of its own, or one that each nodeSelector node
+    /// matches too (a subset of the nodeSelector's labels).
+    pub fn taints_cover_extension_nodes(&self) -> bool {
+        self.taint_node_selector()
+            .iter()
+            .all(|(k, v)| self.node_selector.get(k) == Some(v))
     }
 
     pub fn taint_keys(&self) -> &[TaintKey] {

@@ -5,7 +5,7 @@
 //! Rules only judge; they never change the config. Defaults that depend on other fields
 //! are resolved by `Config`'s accessors, which the renderer uses too.
 
-use crate::config::{Config, IngressController, ServiceType, TaintKey};
+use crate::config::{Config, IngressController, ServiceType, TaintEffect, TaintKey};
 use crate::diagnostic::{Diagnostic, Source, Span, suggest};
 use crate::releases::{Releases, Version};
 use crate::source::Document;
@@ -36,6 +36,7 @@ pub fn check(config: &Config, doc: &Document, host: &dyn Host) -> Outcome {
     cx.internal_load_balancer();
     cx.taint_values();
     cx.taint_best_practice();
+    cx.taints_strand_extension();
     cx.storage();
     cx.profile_fits_nodes();
     cx.openshift_selinux();
@@ -447,12 +448,114 @@ impl Cx<'_> {
         }
     }
 
-    /// Seed "custom data storage": only pods in the claim's namespace mount it.
+    /// Seed "Supported Azure Machine Learning taints and tolerations": extension system pods
+    /// tolerate only the overall and system taints. A hard taint with any other key, on
+    /// every node those pods may use, leaves them nowhere to run (DESIGN.md, "Second
+    /// round", "Deployable as rendered").
+    fn taints_strand_extension(&mut self) {
+        let c = self.config;
+        let Some(t) = &c.taints else { return };
+        if t.effect == TaintEffect::PreferNoSchedule || !c.taints_cover_extension_nodes() {
+            return;
+        }
+        let tolerated: Vec<&str> = TaintKey::ALL
+            .iter()
+            .filter(|k| k.is_tolerated_by_system_pods())
+            .map(|k| k.as_str())
+            .collect();
+        let where_ = if c.node_selector.is_empty() {
+            "every node"
+        } else {
+            "every node of the nodeSelector"
+        };
+        let example = c
+            .node_selector
+            .keys()
+            .next()
+            .map_or("agentpool", String::as_str);
+        for (i, key) in t.keys.iter().enumerate() {
+            if key.is_tolerated_by_system_pods() {
+                continue;
+            }
+            let pointer = format!("/taints/keys/{i}");
+            let mut d = Diagnostic::error(
+                "amlc::rule::taints-strand-extension",
+                format!(
+                    "the {} taint ({}, {}) would go on {where_}, and the extension's own pods tolerate only {}: none of them could be scheduled",
+                    key.as_str(),
+                    key.node_key(),
+                    t.effect.as_str(),
+                    tolerated.join(" and ")
+                ),
+            )
+            .at(self.src(), self.doc.value_span(&pointer), "strands the extension's pods")
+            .with_path(pointer)
+            .with_help(format!(
+                "put the machine-learning taints on a node pool of their own: set `taints.nodeSelector` to its labels (e.g. `{example}: mlpool`) and keep the extension on other nodes with `nodeSelector`; or remove `{}` from taints.keys; or use `effect: PreferNoSchedule`",
+                key.as_str()
+            ));
+            if self.doc.has("/taints/nodeSelector") {
+                d = d.also(
+                    self.doc.value_span("/taints/nodeSelector"),
+                    "matched by every nodeSelector node",
+                );
+            }
+            self.push(d);
+        }
+    }
+
+    /// Seed "custom data storage": only pods in the claim's namespace mount it, each claim
+    /// at its `ml.azure.com/mountpath`. Each entry is a static NFS volume bound to its own
+    /// claim (DESIGN.md, "Second round", "Deployable as rendered").
     fn storage(&mut self) {
         let c = self.config;
         let mut seen: Vec<(&str, &str, Span)> = Vec::new();
+        // (mount path without trailing slashes, namespace, where written)
+        let mut mounts: Vec<(&str, &str, Span)> = Vec::new();
         for (i, s) in c.storage.iter().enumerate() {
             let ns = c.storage_namespace(s);
+            if s.reclaim_policy == "Delete" {
+                let pointer = format!("/storage/{i}/reclaimPolicy");
+                self.push(
+                    Diagnostic::error(
+                        "amlc::rule::storage-reclaim-delete",
+                        format!(
+                            "`reclaimPolicy: Delete` on the static NFS volume of claim `{}`",
+                            s.name
+                        ),
+                    )
+                    .at(self.src(), self.at(&pointer), "Delete")
+                    .with_path(pointer)
+                    .with_help(
+                        "use `reclaimPolicy: Retain`, as the example of the Azure ML reference page does \
+                         (section \"Azure Machine Learning jobs connect with custom data storage\"): \
+                         no provisioner can delete a static NFS share, so when the claim is deleted \
+                         the volume goes Failed instead of being removed (Recycle is deprecated in Kubernetes)",
+                    ),
+                );
+            }
+            let mount_span = self.doc.value_span(&format!("/storage/{i}/mountPath"));
+            let mount = s.mount_path.trim_end_matches('/');
+            if let Some((_, _, first)) = mounts.iter().find(|(m, mns, _)| *m == mount && *mns == ns)
+            {
+                self.push(
+                    Diagnostic::error(
+                        "amlc::rule::duplicate-mount-path",
+                        format!(
+                            "two storage entries mount at `{}` in namespace {ns}",
+                            s.mount_path
+                        ),
+                    )
+                    .at(self.src(), mount_span, "repeated here")
+                    .also(*first, "first here")
+                    .with_path(format!("/storage/{i}/mountPath"))
+                    .with_help(
+                        "give each entry its own mountPath: jobs mount every claim of their namespace \
+                         at its mount path, and a pod cannot mount two volumes at one path",
+                    ),
+                );
+            }
+            mounts.push((mount, ns, mount_span));
             let name_span = self.doc.value_span(&format!("/storage/{i}/name"));
             if let Some((_, _, first)) = seen.iter().find(|(n, sns, _)| *n == s.name && *sns == ns)
             {

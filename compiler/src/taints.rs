@@ -111,14 +111,11 @@ pub fn node_taints(config: &Config) -> Vec<NodeTaint> {
 
 pub fn commands(config: &Config) -> TaintCommands {
     let taints = node_taints(config);
-    let selector = if config.node_selector.is_empty() {
+    let tainted = config.taint_node_selector();
+    let selector = if tainted.is_empty() {
         "--all".to_owned()
     } else {
-        let labels: Vec<String> = config
-            .node_selector
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let labels: Vec<String> = tainted.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("-l {}", labels.join(","))
     };
     let kubectl = taints
@@ -128,7 +125,7 @@ pub fn commands(config: &Config) -> TaintCommands {
     let az = (config.cluster.cluster_type == ClusterType::Aks && !taints.is_empty()).then(|| {
         let pool = AKS_POOL_LABELS
             .iter()
-            .find_map(|l| config.node_selector.get(*l))
+            .find_map(|l| tainted.get(*l))
             .map_or("<nodepool>", String::as_str);
         let specs: Vec<String> = taints.iter().map(NodeTaint::spec).collect();
         format!(
