@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
+use crate::soundness::{self, Supplied};
 use crate::validate::Validated;
 use crate::{crds, lint, order, render, transform};
 
@@ -19,9 +20,9 @@ pub struct Build {
     pub plan: Plan,
     /// Every object, final, in install order.
     pub objects: Vec<Manifest>,
-    /// Secrets the objects reference that amlc must not write (key material): the CLI
-    /// tells the user how to create them.
-    pub secrets: Vec<SecretToCreate>,
+    /// Objects the render references but does not create, with how to create them: the
+    /// "create first" note (DESIGN.md, "Second round", "Deployable as rendered").
+    pub create_first: Vec<Supplied>,
     /// Warnings about the output itself (the GitOps lints); the CLI prints them.
     pub warnings: Vec<Diagnostic>,
 }
@@ -64,23 +65,25 @@ impl Phase {
     }
 }
 
-/// A TLS Secret referenced by name, to be created from the config's certificate files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretToCreate {
-    pub name: String,
-    pub namespace: String,
-    /// As written in the config (relative to the config file).
-    pub cert_file: String,
-    pub key_file: String,
-}
-
 /// Compiles a validated config.
 pub fn build(validated: &Validated, catalog: &Catalog) -> Result<Build, Vec<Diagnostic>> {
-    build_config(&validated.config, catalog)
+    let name = &validated.document.source.name;
+    let dir = name.rfind('/').map(|i| &name[..i]);
+    build_in(&validated.config, catalog, dir)
 }
 
-/// Compiles a config (one that passed validation).
+/// Compiles a config (one that passed validation) whose file is in the current folder.
 pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Diagnostic>> {
+    build_in(config, catalog, None)
+}
+
+/// Compiles a config whose file is in `config_dir` (as the user named it), so the advice
+/// in the "create first" note names its files as the user would.
+pub fn build_in(
+    config: &Config,
+    catalog: &Catalog,
+    config_dir: Option<&str>,
+) -> Result<Build, Vec<Diagnostic>> {
     let plan = plan::plan(config, catalog)?;
     let settings = transform_settings(config);
     // The CRDs are made (or found made) while the templates render.
@@ -112,12 +115,36 @@ pub fn build_config(config: &Config, catalog: &Catalog) -> Result<Build, Vec<Dia
     if let Some(empty) = lint::require_objects(&objects) {
         return Err(vec![empty]);
     }
+    let mut warnings: Vec<Diagnostic> = warnings.into_iter().flatten().collect();
+    // Soundness last, on the objects exactly as they will be written.
+    let env = soundness::environment(config, config_dir);
+    let findings = soundness::check(objects.iter().map(Manifest::shape), &env);
+    warnings.extend(unsound(&findings));
     Ok(Build {
-        secrets: secrets_to_create(config, &plan),
+        create_first: findings.create_first,
         plan,
         objects,
-        warnings: warnings.into_iter().flatten().collect(),
+        warnings,
     })
+}
+
+/// A reference to nothing or a pod with nowhere to run is a fault of the components (the
+/// built-in ones are tested to have none; a user's `--components` folder may): a warning,
+/// so the user sees it before applying.
+fn unsound(findings: &soundness::Findings) -> Vec<Diagnostic> {
+    let dangling = findings.dangling.iter().map(|r| {
+        Diagnostic::warning(
+            "amlc::build::dangling-reference",
+            format!("{r}, which the render does not create"),
+        )
+        .with_help("render that object too, or remove the reference; applied as is, this fails or waits forever")
+    });
+    let stranded = findings.unschedulable.iter().map(|u| {
+        Diagnostic::warning("amlc::build::unschedulable", u.to_string()).with_help(
+            "check nodeSelector, taints and taints.nodeSelector: the pod tolerates only some taints",
+        )
+    });
+    dangling.chain(stranded).collect()
 }
 
 fn transform_settings(config: &Config) -> transform::Settings {
@@ -128,28 +155,4 @@ fn transform_settings(config: &Config) -> transform::Settings {
         tolerations: plan::system_tolerations(config),
         registry: config.images.registry.clone(),
     }
-}
-
-/// HTTPS on azureml-fe from certificate files: the YAML never embeds the key, so the
-/// Secret it references must be created from the files by hand.
-fn secrets_to_create(config: &Config, plan: &Plan) -> Vec<SecretToCreate> {
-    let Some(ssl) = &config.inference.ssl else {
-        return Vec::new();
-    };
-    let (Some(cert), Some(key)) = (&ssl.cert_file, &ssl.key_file) else {
-        return Vec::new();
-    };
-    if plan.component("azureml-fe-v2").is_none() {
-        return Vec::new();
-    }
-    let name = plan.context["inference"]["ssl"]["secretName"]
-        .as_str()
-        .unwrap_or(plan::DEFAULT_TLS_SECRET)
-        .to_owned();
-    vec![SecretToCreate {
-        name,
-        namespace: NAMESPACE.to_owned(),
-        cert_file: cert.clone(),
-        key_file: key.clone(),
-    }]
 }

@@ -363,6 +363,9 @@ impl IngressController {
     }
 }
 
+/// The IngressClass of the bundled ingress-nginx (component azureml-ingress-nginx-controller).
+pub const BUNDLED_NGINX_CLASS: &str = "azureml-ingress-nginx";
+
 fn default_controller() -> IngressController {
     IngressController::AzuremlFe
 }
@@ -498,6 +501,19 @@ impl Config {
         self.ingress
             .as_ref()
             .map_or(IngressController::AzuremlFe, |i| i.controller)
+    }
+
+    /// The `ingressClassName` of the Ingress in front of azureml-fe: the bundled
+    /// ingress-nginx's own class when it is rendered (it serves the Ingress), else the
+    /// class of the Azure ML reference page's example for the controller, which the user's
+    /// own controller provides.
+    pub fn ingress_class_name(&self) -> Option<&'static str> {
+        let controller = self.ingress_controller();
+        if controller == IngressController::Nginx && self.inference.enabled && self.nginx_ingress()
+        {
+            return Some(BUNDLED_NGINX_CLASS);
+        }
+        controller.ingress_class()
     }
 
     /// The namespace of a storage claim: its own, else the compute namespace.

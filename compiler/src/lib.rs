@@ -33,6 +33,7 @@ pub mod releases;
 pub mod render;
 pub mod rules;
 pub mod schema;
+pub mod soundness;
 pub mod source;
 pub mod taints;
 pub mod transform;

@@ -326,7 +326,7 @@ pub fn context(config: &Config) -> Value {
         },
         "ingress": {
             "controller": controller.as_str(),
-            "className": controller.ingress_class(),
+            "className": config.ingress_class_name(),
             "host": config.ingress.as_ref().and_then(|i| i.host.clone()),
             "tlsSecretName": config.ingress.as_ref().and_then(|i| i.tls.as_ref()).map(|t| t.secret_name.clone()),
         },

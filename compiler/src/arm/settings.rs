@@ -102,8 +102,11 @@ pub struct Row {
     pub source: &'static str,
 }
 
+/// HTTPS is on exactly when `inference.ssl` is given, whatever allowInsecureConnections
+/// says (which only keeps HTTP open beside it): the rule the YAML target and the
+/// validation rules follow too, and what the CLI sends.
 fn https(c: &Config) -> bool {
-    c.inference.enabled && !c.inference.allow_insecure_connections && c.inference.ssl.is_some()
+    c.inference.enabled && c.inference.ssl.is_some()
 }
 
 fn tls_files(c: &Config) -> bool {

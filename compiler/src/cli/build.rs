@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use amlc::build::{Build, Phase, SecretToCreate};
+use amlc::build::{Build, Phase};
 use amlc::catalog::{Catalog, Origin};
 use amlc::diagnostic::Diagnostic;
 use amlc::emit;
+use amlc::soundness::{self, Supplied};
 use amlc::validate::Validated;
 use rayon::prelude::*;
 
@@ -215,7 +216,7 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         io::print_diagnostics(&c.diagnostics);
         match c.output {
             Some(output) => {
-                print_secret_notes(&c.secrets, config.map(PathBuf::as_path));
+                print_create_first(&c.create_first, config.map(PathBuf::as_path), several);
                 jobs.push(Job { output, path });
             }
             None => failed = true,
@@ -235,7 +236,7 @@ struct Compiled {
     output: Option<Output>,
     /// Errors, or the warnings of a config that compiled.
     diagnostics: Vec<Diagnostic>,
-    secrets: Vec<SecretToCreate>,
+    create_first: Vec<Supplied>,
 }
 
 fn compile(
@@ -249,7 +250,7 @@ fn compile(
     let failed = |diagnostics| Compiled {
         output: None,
         diagnostics,
-        secrets: Vec::new(),
+        create_first: Vec::new(),
     };
     let validated = match validated {
         Ok(v) => v,
@@ -265,7 +266,7 @@ fn compile(
                     .into_iter()
                     .chain(std::mem::take(&mut build.warnings))
                     .collect(),
-                secrets: std::mem::take(&mut build.secrets),
+                create_first: std::mem::take(&mut build.create_first),
             };
             if !several {
                 // One config: the process exits once the output is written, and freeing
@@ -417,21 +418,15 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     go(&p, &n)
 }
 
-/// The YAML never carries key material: tell the user how to create the Secret it names.
-fn print_secret_notes(secrets: &[SecretToCreate], config: Option<&Path>) {
-    let base = config.map(io::config_dir);
-    let shown = |file: &str| match &base {
-        Some(dir) if dir != Path::new(".") => dir.join(file).display().to_string(),
-        _ => file.to_owned(),
+/// The one "create first" note: what the render uses but leaves to the user (key
+/// material amlc never writes, namespaces, a controller's IngressClass), and how.
+fn print_create_first(items: &[Supplied], config: Option<&Path>, several: bool) {
+    let Some(note) = soundness::create_first_note(items) else {
+        return;
     };
-    for s in secrets {
-        eprintln!(
-            "note: azureml-fe serves HTTPS with Secret {name} in {ns}; the YAML references it but never holds the key. Create it with:\n  kubectl create secret tls {name} -n {ns} --cert {cert} --key {key}",
-            name = s.name,
-            ns = s.namespace,
-            cert = shown(&s.cert_file),
-            key = shown(&s.key_file),
-        );
+    match config {
+        Some(c) if several => eprint!("{}: {note}", c.display()),
+        _ => eprint!("{note}"),
     }
 }
 
