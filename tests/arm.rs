@@ -726,3 +726,34 @@ fn amlc_test_host(case: &Path) -> impl validate::Host {
     }
     CaseFiles(case.to_path_buf())
 }
+
+/// One HTTPS rule for both targets: azureml-fe serves HTTPS exactly when `inference.ssl` is
+/// given, and the ARM target then sends the TLS settings, whatever allowInsecureConnections
+/// says (which only keeps HTTP open beside it).
+#[test]
+fn https_is_the_same_in_the_yaml_and_the_arm_target() {
+    let catalog = amlc::catalog::Catalog::embedded().unwrap();
+    let ssl = "  ssl: {cname: ml.contoso.com, secretName: fe-tls}\n";
+    for (insecure, with_ssl) in [(true, true), (false, true), (true, false)] {
+        let text = format!(
+            "{BASE}inference:\n  enabled: true\n  allowInsecureConnections: {insecure}\n{}",
+            if with_ssl { ssl } else { "" }
+        );
+        let v = validated(&text);
+        let built = amlc::build(&v, &catalog).unwrap();
+        let config_map = built
+            .objects
+            .iter()
+            .map(|m| m.value())
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "azureml-fe-config")
+            .expect("azureml-fe-config");
+        let yaml_https = config_map["data"]["config.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("https: true");
+        let settings = arm::settings(&v.config);
+        let arm_https = settings.contains_key("sslCname") && settings.contains_key("sslSecret");
+        assert_eq!(yaml_https, with_ssl, "{text}");
+        assert_eq!(arm_https, with_ssl, "{text}");
+    }
+}

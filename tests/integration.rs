@@ -9,6 +9,7 @@ mod common;
 mod support;
 
 mod api_types;
+mod apply_phases;
 mod arm;
 mod bad_input;
 mod check;
@@ -27,5 +28,6 @@ mod plan;
 mod properties;
 mod readme;
 mod resources;
+mod soundness;
 mod taints;
 mod validate;

@@ -20,7 +20,7 @@ use proptest::sample::{select, subsequence};
 use proptest::test_runner::Config as RunnerConfig;
 use serde_json::{Value, json};
 
-fn catalog() -> &'static amlc::catalog::Catalog {
+pub(crate) fn catalog() -> &'static amlc::catalog::Catalog {
     static CATALOG: std::sync::OnceLock<amlc::catalog::Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| amlc::catalog::Catalog::embedded().expect("built-in components load"))
 }
@@ -63,7 +63,7 @@ fn versions() -> Vec<String> {
 }
 
 /// One config as a JSON tree (unset fields are left out).
-fn config() -> impl Strategy<Value = Value> {
+pub(crate) fn config() -> impl Strategy<Value = Value> {
     let cluster = (
         select(vec!["aks", "arc", "aro", "ocp"]),
         maybe(word()),
@@ -111,6 +111,7 @@ fn config() -> impl Strategy<Value = Value> {
             1..=6,
         ),
         maybe(select(vec!["NoSchedule", "NoExecute", "PreferNoSchedule"])),
+        often(prop::collection::btree_map(word(), word(), 1..2)),
     ));
     let ingress = rarely((
         select(vec!["azureml-fe", "nginx", "application-gateway"]),
@@ -156,9 +157,10 @@ fn config() -> impl Strategy<Value = Value> {
             if !selector.is_empty() {
                 c["nodeSelector"] = json!(selector);
             }
-            if let Some((keys, effect)) = taints {
+            if let Some((keys, effect, tainted)) = taints {
                 c["taints"] = json!({"keys": keys});
                 set(&mut c["taints"], "effect", effect);
+                set(&mut c["taints"], "nodeSelector", tainted);
             }
             if let Some((controller, host, tls)) = ingress {
                 c["ingress"] = json!({"controller": controller});
@@ -198,7 +200,7 @@ fn set<T: serde::Serialize>(map: &mut Value, key: &str, value: Option<T>) {
 }
 
 /// A small deterministic generator (xorshift) for shuffling keys from a proptest seed.
-struct Shuffler(u64);
+pub(crate) struct Shuffler(u64);
 
 impl Shuffler {
     fn shuffle<T>(&mut self, items: &mut [T]) {
@@ -213,7 +215,7 @@ impl Shuffler {
 
 /// The config as YAML flow text (JSON is YAML), each mapping's keys in an order the
 /// shuffler picks (sorted when it is None).
-fn text(v: &Value, rng: Option<&mut Shuffler>) -> String {
+pub(crate) fn text(v: &Value, rng: Option<&mut Shuffler>) -> String {
     let mut out = String::new();
     write(&mut out, v, rng);
     out.push('\n');

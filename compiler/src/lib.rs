@@ -6,9 +6,11 @@
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
 //! folders compiled in) · `catalog` (component folders) · `plan` (which components are on,
 //! replicas, resources) · `render` (templates -> objects) · `object` (object accessors) ·
-//! `transform` (namespace, labels, scheduling, registry, checksums) · `crds` (CRDs made
+//! `transform` (namespace, labels, scheduling, registry, Argo CD sync options, checksums,
+//! Job names) · `crds` (CRDs made
 //! once per extension name) · `lint` (GitOps safety: Flux substitution, Argo CD tracking,
-//! empty output) · `order` (install order) · `manifest` (final, shared objects) · `emit`
+//! empty output) · `order` (install order) · `manifest` (final, shared objects) ·
+//! `soundness` (references resolve, pods schedule: the render as a graph) · `emit`
 //! (YAML stream, kustomize folder) · `build` (the whole compile) · `arm`
 //! (the ARM deployment-template target) · `diff` (render against a previous render, dump,
 //! config or live cluster) · `taints` (node taint commands) · `init` (starter config).

@@ -424,4 +424,105 @@ mod tests {
         let err = render(&p, &c).unwrap_err();
         assert_eq!(err[0].code, "amlc::component::invalid-yaml");
     }
+
+    /// The objects `amlc build` writes for a config, with the built-in components.
+    fn built(config: &str) -> Vec<Value> {
+        let yaml = crate::compile_bytes("amlc.yaml", config.as_bytes()).unwrap();
+        parse_documents(&yaml).unwrap()
+    }
+
+    fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name}"))
+    }
+
+    /// A comma list written in a YAML flow list (`[--a=x,y]`) splits into separate
+    /// arguments; the admission paths must reach Volcano as one `--enabled-admission`.
+    #[test]
+    fn volcano_admission_gets_every_admission_path_in_one_argument() {
+        let objects = built("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\n");
+        let args: Vec<&str> = find(&objects, "Deployment", "volcano-admission")
+            .pointer("/spec/template/spec/containers/0/args")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let enabled: Vec<&str> = args
+            .iter()
+            .filter_map(|a| a.strip_prefix("--enabled-admission="))
+            .collect();
+        assert_eq!(
+            enabled,
+            [
+                "/jobs/mutate,/jobs/validate,/podgroups/mutate,/pods/validate,/queues/mutate,/queues/validate"
+            ],
+            "{args:?}"
+        );
+        assert!(!args.iter().any(|a| a.starts_with('/')), "{args:?}");
+    }
+
+    /// The healthcheck Job is applied like any object (facts sheet, "Applying rendered
+    /// YAML"): no hook annotations anywhere, and its name follows its spec.
+    #[test]
+    fn the_healthcheck_job_is_no_hook_and_is_named_after_its_spec() {
+        let objects = built("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\n");
+        for o in &objects {
+            for key in o["metadata"]["annotations"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                assert!(
+                    !key.starts_with("helm.sh/hook")
+                        && !key.starts_with("argocd.argoproj.io/hook")
+                        && key != "argocd.argoproj.io/sync-wave",
+                    "{key} on {} {}",
+                    o["kind"],
+                    o["metadata"]["name"]
+                );
+            }
+        }
+        let jobs: Vec<&str> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Job")
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        let hash = jobs[0].strip_prefix("healthcheck-").unwrap();
+        assert!(
+            hash.len() == 10
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "{hash}"
+        );
+    }
+
+    /// Static NFS storage: each claim binds its own volume and the volume is reserved for
+    /// that claim, so neither binds another entry's (or anyone's) object.
+    #[test]
+    fn static_nfs_claim_and_volume_name_each_other() {
+        let objects = built(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\nstorage:\n\
+             - {name: nfs-pvc, mountPath: /mnt/nfs, size: 1Gi, nfs: {server: 10.0.0.4, path: /share}}\n\
+             - {name: data, namespace: jobs, mountPath: /mnt/data, size: 2Gi, nfs: {server: 10.0.0.4, path: /data}}\n",
+        );
+        for (claim, volume, namespace) in [
+            ("nfs-pvc", "nfs-pv", "default"),
+            ("data", "data-pv", "jobs"),
+        ] {
+            let pvc = find(&objects, "PersistentVolumeClaim", claim);
+            assert_eq!(pvc["metadata"]["namespace"], namespace);
+            assert_eq!(pvc["spec"]["volumeName"], volume);
+            let pv = find(&objects, "PersistentVolume", volume);
+            assert_eq!(
+                pv["spec"]["claimRef"],
+                json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": claim, "namespace": namespace})
+            );
+        }
+    }
 }

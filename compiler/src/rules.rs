@@ -510,6 +510,7 @@ impl Cx<'_> {
     fn storage(&mut self) {
         let c = self.config;
         let mut seen: Vec<(&str, &str, Span)> = Vec::new();
+        let mut volumes: Vec<(String, Span)> = Vec::new();
         // (mount path without trailing slashes, namespace, where written)
         let mut mounts: Vec<(&str, &str, Span)> = Vec::new();
         for (i, s) in c.storage.iter().enumerate() {
@@ -569,8 +570,26 @@ impl Cx<'_> {
                     .with_path(format!("/storage/{i}/name"))
                     .with_help("give each claim its own name"),
                 );
+            } else if let Some((_, first)) = volumes
+                .iter()
+                .find(|(v, _)| *v == crate::plan::volume_name(&s.name))
+            {
+                // Volumes are cluster-scoped: `data` in two namespaces, or `data` and
+                // `data-pvc`, would both be volume `data-pv`, and one claim never binds.
+                let volume = crate::plan::volume_name(&s.name);
+                self.push(
+                    Diagnostic::error(
+                        "amlc::rule::duplicate-volume-name",
+                        format!("claim `{}` in namespace {ns} would get volume `{volume}`, which another entry already gets", s.name),
+                    )
+                    .at(self.src(), name_span, "same volume name")
+                    .also(*first, "first here")
+                    .with_path(format!("/storage/{i}/name"))
+                    .with_help("PersistentVolumes are cluster-wide and named after the claim (`NAME-pvc` -> `NAME-pv`, else `NAME-pv`): give this claim a name no other entry shares"),
+                );
             }
             seen.push((&s.name, ns, name_span));
+            volumes.push((crate::plan::volume_name(&s.name), name_span));
             if ns != c.cluster.compute_namespace {
                 let pointer = format!("/storage/{i}/namespace");
                 self.push(
@@ -652,9 +671,12 @@ impl Cx<'_> {
         if !c.inference.enabled {
             return None;
         }
-        if c.inference.allow_insecure_connections {
-            // Both may be set: the CLI then serves HTTPS and also allows HTTP.
-        } else if c.ingress_controller() == IngressController::AzuremlFe {
+        // One rule for every target: HTTPS is on exactly when inference.ssl is given, and
+        // then needs a cname and a certificate; allowInsecureConnections only keeps plain
+        // HTTP open beside it (the CLI sends the TLS settings whenever they are given).
+        let needs_https = !c.inference.allow_insecure_connections
+            && c.ingress_controller() == IngressController::AzuremlFe;
+        if ssl.is_some() || needs_https {
             let Some(ssl) = ssl else {
                 let span = self.at("/inference/allowInsecureConnections");
                 self.push(

@@ -216,7 +216,10 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         io::print_diagnostics(&c.diagnostics);
         match c.output {
             Some(output) => {
-                print_create_first(&c.create_first, config.map(PathBuf::as_path), several);
+                // `--check` compares files; the note is for someone about to apply them.
+                if !args.check {
+                    print_create_first(&c.create_first, config.map(PathBuf::as_path), several);
+                }
                 jobs.push(Job { output, path });
             }
             None => failed = true,

@@ -2,14 +2,17 @@
 //! repeated in each template (DESIGN.md, "Pipeline"). One module per concern, each a pure
 //! function over the objects with a table of YAML-in / YAML-out tests beside it.
 //!
-//! They do not add or remove objects, and they run in a fixed order: checksums last, so
-//! they hash ConfigMaps as they will be written.
+//! They do not add or remove objects, and they run in a fixed order: checksums after every
+//! change to ConfigMaps, so they hash them as they will be written; Job names last, so a
+//! Job is named after its final spec.
 
 pub mod checksum;
+pub mod job_name;
 pub mod labels;
 pub mod namespace;
 pub mod registry;
 pub mod scheduling;
+pub mod sync_options;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,12 +42,15 @@ pub fn apply<'a>(
 ) -> Vec<Object> {
     let mut scoping: Vec<&Value> = crds.into_iter().collect();
     scoping.extend(objects.iter().map(|o| &o.value));
-    let cluster_scoped: BTreeSet<(String, String)> = namespace::cluster_scoped_kinds(scoping);
+    let cluster_scoped: BTreeSet<(String, String)> =
+        namespace::cluster_scoped_kinds(scoping.iter().copied());
+    let served = sync_options::served_kinds(scoping);
     let objects = namespace::apply(objects, &settings.namespace, &cluster_scoped);
     let objects = labels::apply(objects, &settings.instance);
     let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
     let objects = registry::apply(objects, &settings.registry);
-    checksum::apply(objects)
+    let objects = sync_options::apply(objects, &served);
+    job_name::apply(checksum::apply(objects))
 }
 
 #[cfg(test)]
