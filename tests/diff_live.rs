@@ -308,19 +308,21 @@ fn slow_cluster_past_the_timeout_is_unreachable() {
     let h = start(State {
         resources: standard_resources(),
         objects: live_objects(),
-        slow: vec![("/deployments", Duration::from_secs(5))],
+        slow: vec![("/deployments", Duration::from_secs(30))],
         ..State::default()
     });
+    // Room enough for discovery to be answered on a loaded two-core machine before the
+    // budget runs out on the slow LIST; far less than the slow answer takes.
     let started = Instant::now();
-    let err = live::fetch(&rendered(), &opts(&h.kubeconfig, Duration::from_secs(1))).unwrap_err();
+    let err = live::fetch(&rendered(), &opts(&h.kubeconfig, Duration::from_secs(3))).unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(15),
         "{:?}",
         started.elapsed()
     );
     assert_eq!(
         err,
-        Unreachable("the cluster did not answer within 1s (--timeout)".into())
+        Unreachable("the cluster did not answer within 3s (--timeout)".into())
     );
     assert_only_reads(&h.server);
 }
