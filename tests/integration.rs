@@ -19,6 +19,7 @@ mod determinism;
 mod diff_against;
 mod diff_cli;
 mod diff_live;
+mod doctor;
 mod examples;
 mod fuzz_regressions;
 mod gitops;

@@ -23,6 +23,7 @@ pub mod config;
 pub mod crds;
 pub mod diagnostic;
 pub mod diff;
+pub mod doctor;
 pub mod embedded;
 pub mod emit;
 pub mod init;

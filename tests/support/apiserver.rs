@@ -156,6 +156,7 @@ pub fn builtin_resources() -> Vec<Served> {
     #[rustfmt::skip]
     let table: &[Row] = &[
         ("v1", "Namespace", "namespaces", false, &["ns"], &[], &["finalize", "status"]),
+        ("v1", "Node", "nodes", false, &["no"], &[], &["proxy", "status"]),
         ("v1", "ServiceAccount", "serviceaccounts", true, &["sa"], &[], &["token"]),
         ("v1", "Secret", "secrets", true, &[], &[], &[]),
         ("v1", "ConfigMap", "configmaps", true, &["cm"], &[], &[]),
@@ -302,6 +303,8 @@ pub struct Cluster {
 
 /// What the server answers from.
 struct Inner {
+    /// What `/version` answers: (major, minor).
+    version: (String, String),
     resources: Vec<Served>,
     discovery: Discovery,
     token_required: bool,
@@ -334,6 +337,7 @@ impl ApiServer {
     /// Starts the server on its own runtime (so tests can block on the client).
     pub fn start(state: State) -> ApiServer {
         ApiServer::run(Inner {
+            version: default_version(),
             resources: state.resources.iter().map(Served::from).collect(),
             discovery: Discovery::Aggregated,
             token_required: true,
@@ -346,6 +350,7 @@ impl ApiServer {
     /// Starts an empty cluster serving `cluster.resources`.
     pub fn start_cluster(cluster: Cluster) -> ApiServer {
         ApiServer::run(Inner {
+            version: default_version(),
             resources: cluster.resources,
             discovery: cluster.discovery,
             token_required: cluster.token_required,
@@ -394,6 +399,23 @@ impl ApiServer {
             inner,
             _runtime: runtime,
         }
+    }
+
+    /// From now on, hold these objects (with apiVersion and kind) and refuse these reads.
+    pub fn hold(&self, objects: Vec<Value>, forbid: Vec<Forbid>) {
+        let mut inner = self.inner.write().unwrap();
+        inner.objects = objects;
+        inner.forbid = forbid;
+    }
+
+    /// From now on, claim this Kubernetes version at `/version`.
+    pub fn claim_version(&self, major: &str, minor: &str) {
+        self.inner.write().unwrap().version = (major.to_owned(), minor.to_owned());
+    }
+
+    /// Answers to requests whose path and query contain `needle` wait this long.
+    pub fn slow_down(&self, needle: &'static str, delay: Duration) {
+        self.inner.write().unwrap().slow.push((needle, delay));
     }
 
     /// From now on, serve these resources (as discovery does once a CRD is Established).
@@ -527,8 +549,13 @@ fn object_not_found(resource: &Served, name: &str) -> (u16, Value) {
     (404, body)
 }
 
-fn version_info() -> Value {
+fn default_version() -> (String, String) {
     let (major, minor) = KUBERNETES_VERSION;
+    (major.to_owned(), minor.to_owned())
+}
+
+fn version_info(state: &Inner) -> Value {
+    let (major, minor) = &state.version;
     json!({"major": major, "minor": minor, "gitVersion": format!("v{major}.{minor}.4"),
            "gitCommit": "59526cd4867447956156ae3a602fcbac5de2f8c6", "gitTreeState": "clean",
            "buildDate": "2025-04-22T16:02:27Z", "goVersion": "go1.23.6", "compiler": "gc",
@@ -538,7 +565,7 @@ fn version_info() -> Value {
 fn route(path: &str, state: &Inner) -> (u16, Value) {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (api_version, rest): (String, &[&str]) = match segs.as_slice() {
-        ["version"] => return (200, version_info()),
+        ["version"] => return (200, version_info(state)),
         ["api"] => {
             return (
                 200,

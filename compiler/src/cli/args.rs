@@ -30,6 +30,8 @@ pub enum Command {
     Schema,
     /// Print the kubectl / az commands that put the configured amlarc taints on nodes.
     Taints(TaintsArgs),
+    /// Check a live cluster, read-only, for what would fail the extension's install.
+    Doctor(DoctorArgs),
     /// Write a commented starter config.
     Init(InitArgs),
     /// Print a shell completion script.
@@ -156,6 +158,26 @@ pub struct DiffArgs {
     pub ignore: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub output: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Config file. Default: ./amlc.yaml, else the embedded default config.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// kubeconfig context to use.
+    #[arg(long)]
+    pub context: Option<String>,
+    /// kubeconfig file. Default: $KUBECONFIG, else ~/.kube/config.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Seconds to wait for the cluster before giving up (exit 3).
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    pub timeout: u64,
+    /// How to print the findings: text grouped by severity, or a JSON list of
+    /// {code, severity, object, message, help}.
+    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
+    pub output: DiagnosticsFormat,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod args;
 mod arm;
 mod build;
 mod diff;
+mod doctor;
 mod init;
 pub mod io;
 mod plan;
@@ -13,7 +14,7 @@ mod validate;
 
 use args::{Cli, Command};
 
-/// Exit codes, fixed by the command contract (DESIGN.md).
+/// Exit codes, fixed by DESIGN.md ("Command contract"; `doctor` uses 1 for an error found).
 #[allow(
     dead_code,
     reason = "Differs and Unreachable arrive with build --check and diff"
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> ExitStatus {
             ExitStatus::Success
         }
         Command::Taints(a) => taints::run(&a),
+        Command::Doctor(a) => doctor::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Completions(a) => init::completions(&a),
         Command::Man => match init::man_page() {

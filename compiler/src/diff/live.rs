@@ -190,7 +190,7 @@ fn mark_unread(side: &mut Side, p: &KindPlan) {
     }
 }
 
-async fn connect(opts: &LiveOptions) -> Result<kube::Client, Unreachable> {
+pub(crate) async fn connect(opts: &LiveOptions) -> Result<kube::Client, Unreachable> {
     let options = KubeConfigOptions {
         context: opts.context.clone(),
         cluster: None,
@@ -227,7 +227,7 @@ fn bad_kubeconfig(e: &dyn std::error::Error) -> Unreachable {
 
 /// An error and its causes on one line, without repeats (kube nests hyper's errors, whose
 /// messages often repeat their source's).
-fn one_line(e: &dyn std::error::Error) -> String {
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&dyn std::error::Error> = Some(e);
     while let Some(err) = current {
@@ -272,13 +272,13 @@ fn plan(rendered: &[Value]) -> Vec<KindPlan> {
         .collect()
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Forbidden,
     NotFound,
     Fatal(String),
 }
 
-fn classify(e: kube::Error) -> Failure {
+pub(crate) fn classify(e: kube::Error) -> Failure {
     match &e {
         kube::Error::Api(status) if status.code == 403 => Failure::Forbidden,
         kube::Error::Api(status) if status.code == 404 => Failure::NotFound,

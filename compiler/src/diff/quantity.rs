@@ -91,6 +91,17 @@ pub fn parse(text: &str) -> Option<Quantity> {
     })
 }
 
+impl Quantity {
+    /// The quantity times `factor`, rounded up to a whole number (a CPU quantity in
+    /// millicores with factor 1000; memory in MiB with `1 / 2^20` as `per`): what the
+    /// scheduler would count, never less. None when it does not fit.
+    pub fn ceil_scaled(self, factor: i128, per: i128) -> Option<i128> {
+        let denominator = 10i128.checked_pow(self.scale)?.checked_mul(per)?;
+        let numerator = self.digits.checked_mul(factor)?;
+        Some(numerator.div_euclid(denominator) + i128::from(numerator.rem_euclid(denominator) != 0))
+    }
+}
+
 /// Whether two JSON values are the same quantity. Numbers count too: a render may write
 /// `cpu: 1` where the server returns `cpu: "1"`.
 pub fn same_value(a: &Value, b: &Value) -> bool {

@@ -193,6 +193,15 @@ pub fn create_first_note(items: &[Supplied]) -> Option<String> {
     for s in items {
         out.push_str(&format!("  {}: {}\n", s.target, s.how));
     }
+    if items
+        .iter()
+        .any(|s| s.target.namespace == crate::plan::NAMESPACE)
+    {
+        out.push_str(&format!(
+            "  (namespace {0} is part of the render: create it first with kubectl create namespace {0})\n",
+            crate::plan::NAMESPACE
+        ));
+    }
     Some(out)
 }
 
