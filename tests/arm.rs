@@ -400,7 +400,12 @@ fn the_extension_resource_has_the_cli_shape_and_no_read_only_properties() {
         }
         assert_eq!(ext["apiVersion"], arm::EXTENSIONS_API_VERSION);
         assert_eq!(props["extensionType"], "Microsoft.AzureML.Kubernetes");
-        assert_eq!(ext["identity"]["type"], "SystemAssigned");
+        // CLI measured: no identity on AKS, a system-assigned one on Arc-connected clusters.
+        if v.config.cluster.cluster_type.is_arc_connected() {
+            assert_eq!(ext["identity"]["type"], "SystemAssigned", "{}", name(&case));
+        } else {
+            assert!(ext.get("identity").is_none(), "{}", name(&case));
+        }
         assert_eq!(props["scope"]["cluster"]["releaseNamespace"], "azureml");
         assert_eq!(
             props.contains_key("version"),
@@ -579,6 +584,66 @@ fn the_arm_target_needs_cluster_name_and_resource_group() {
     assert_eq!(d.len(), 2, "{msgs:?}");
     assert!(msgs[0].contains("cluster.name") && msgs[1].contains("cluster.resourceGroup"));
     assert!(d.iter().all(|d| d.location().unwrap() == "amlc.yaml:3:1"));
+}
+
+/// Facts sheet, "The CLI, measured": the refusals of `az k8s-extension create` are validation
+/// errors here, each located in the config (exit 2 from every command).
+#[test]
+fn the_clis_refusals_are_validation_errors() {
+    let cases = [
+        (
+            "nothing enabled",
+            "training:\n  enabled: false\n",
+            "amlc::rule::nothing-enabled",
+            "amlc.yaml:8:12",
+        ),
+        (
+            "HTTPS without certificate or secret",
+            "inference:\n  enabled: true\n",
+            "amlc::rule::inference-needs-ssl",
+            "amlc.yaml:7:1",
+        ),
+        (
+            "sslSecret without sslCname",
+            "inference:\n  enabled: true\n  ssl:\n    secretName: fe-tls\n",
+            "amlc::rule::ssl-needs-cname",
+            "amlc.yaml:9:3",
+        ),
+        (
+            "nodePort with internalLoadBalancerProvider",
+            "inference:\n  enabled: true\n  allowInsecureConnections: true\n  routerServiceType: NodePort\n  internalLoadBalancer: true\n",
+            "amlc::rule::internal-lb-needs-loadbalancer",
+            "amlc.yaml:11:25",
+        ),
+        (
+            "a pinned version with auto-upgrade",
+            "extension:\n  version: \"1.1.35\"\n  autoUpgradeMinorVersion: true\n",
+            "amlc::rule::version-with-auto-upgrade",
+            "amlc.yaml:8:12",
+        ),
+    ];
+    for (what, tail, code, at) in cases {
+        let d = rejected(&format!("{BASE}{tail}"));
+        let found: Vec<&str> = d.iter().map(|d| d.code).collect();
+        let hit = d
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap_or_else(|| panic!("{what}: expected {code}, got {found:?}"));
+        assert_eq!(hit.location().unwrap(), at, "{what}");
+        assert!(hit.help.is_some(), "{what}: no fix offered");
+    }
+}
+
+/// Auto-upgrade without a written version is what the CLI does by default: no `version`.
+#[test]
+fn auto_upgrade_without_a_pinned_version_sends_no_version() {
+    let v = validated(&format!(
+        "{BASE}extension:\n  autoUpgradeMinorVersion: true\n"
+    ));
+    let t: Value = serde_json::from_str(&arm::template(&v).unwrap().template).unwrap();
+    let props = &extension(&t)["properties"];
+    assert_eq!(props["autoUpgradeMinorVersion"], true);
+    assert!(props.get("version").is_none());
 }
 
 #[test]

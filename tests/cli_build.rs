@@ -163,7 +163,8 @@ fn several_configs_write_one_output_each_or_nothing() {
     );
     assert_eq!(code, 2);
     assert!(!dir.path().join("out2").exists());
-    // Two configs with one stem would write one place.
+    // Two configs with one stem in different folders are named by their paths below the
+    // folder they share.
     std::fs::create_dir(dir.path().join("more")).unwrap();
     config(&dir.path().join("more"), "east.yaml", "aks");
     let (code, _, stderr) = run(
@@ -178,8 +179,127 @@ fn several_configs_write_one_output_each_or_nothing() {
             "out3",
         ],
     );
-    assert_eq!(code, 2);
-    assert!(stderr.contains("rename"), "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.path().join("out3/clusters/east.yaml").is_file());
+    assert!(dir.path().join("out3/more/east.yaml").is_file());
+    // Two that map to one output name are refused, naming both, and nothing is written.
+    config(&dir.path().join("more"), "amlc.yaml", "aks");
+    std::fs::create_dir(dir.path().join("more/more")).unwrap();
+    config(&dir.path().join("more/more"), "amlc.yml", "aks");
+    let (code, _, stderr) = run(
+        dir.path(),
+        &[
+            "build",
+            "-c",
+            "more/amlc.yaml",
+            "-c",
+            "more/more/amlc.yml",
+            "-c",
+            "more/more.yaml",
+            "-o",
+            "out4",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!dir.path().join("out4").exists());
+    // (more/amlc.yaml is named by the shared folder, "more"; more/more/amlc.yml by its own.)
+    assert!(
+        stderr.contains("more/amlc.yaml and more/more/amlc.yml would both write"),
+        "{stderr}"
+    );
+}
+
+/// The common GitOps layout, one folder per cluster, built with one glob for every file
+/// target: each output is named by the cluster's folder below `clusters/`.
+#[test]
+fn one_glob_builds_a_folder_per_cluster_for_every_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for (folder, file) in [
+        ("clusters/east", "amlc.yaml"),
+        ("clusters/west", "amlc.yml"),
+        ("clusters/eu/prod", "amlc.yaml"),
+        ("clusters/eu/dev", "amlc.yaml"),
+    ] {
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+        std::fs::write(
+            root.join(folder).join(file),
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, name: c, resourceGroup: rg}\n",
+        )
+        .unwrap();
+    }
+    // A file the glob must not pick up.
+    std::fs::write(root.join("clusters/east/notes.txt"), "not a config").unwrap();
+    let names = ["east", "west", "eu/prod", "eu/dev"];
+    let (code, _, stderr) = run(
+        root,
+        &["build", "-c", "clusters/**/amlc.y*ml", "-o", "yaml"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for n in names {
+        assert!(
+            root.join(format!("yaml/{n}.yaml")).is_file(),
+            "yaml/{n}.yaml"
+        );
+    }
+    let (code, _, stderr) = run(
+        root,
+        &[
+            "build",
+            "-c",
+            "clusters/**/amlc.y*ml",
+            "--target",
+            "dir",
+            "-o",
+            "dir",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for n in names {
+        assert!(
+            root.join(format!("dir/{n}/kustomization.yaml")).is_file(),
+            "dir/{n}"
+        );
+    }
+    let (code, _, stderr) = run(
+        root,
+        &[
+            "build",
+            "-c",
+            "clusters/**/amlc.y*ml",
+            "--target",
+            "arm",
+            "-o",
+            "arm",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for n in names {
+        assert!(
+            root.join(format!("arm/{n}/azuredeploy.json")).is_file(),
+            "arm/{n}"
+        );
+    }
+    // `*` stays within one folder: `clusters/*/amlc.y*ml` leaves eu/prod and eu/dev out.
+    let (code, _, stderr) = run(root, &["build", "-c", "clusters/*/amlc.y*ml", "-o", "one"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(root.join("one/east.yaml").is_file() && root.join("one/west.yaml").is_file());
+    assert!(!root.join("one/eu").exists());
+    // --check after the build passes for the whole fleet.
+    let (code, _, stderr) = run(
+        root,
+        &[
+            "build",
+            "--check",
+            "-c",
+            "clusters/**/amlc.y*ml",
+            "--target",
+            "dir",
+            "-o",
+            "dir",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
 }
 
 /// A fleet whose extensions have different names (CRDs derived from one model, templates

@@ -124,6 +124,10 @@ pub struct Cluster {
     pub resource_group: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Needed by the targets that name the cluster by its full resource id without Azure to
+    /// ask (`--target aso`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
     #[serde(default = "default_node_count")]
@@ -195,7 +199,11 @@ pub struct Inference {
     pub enabled: bool,
     pub router_service_type: ServiceType,
     pub internal_load_balancer: bool,
-    pub allow_insecure_connections: bool,
+    /// None: not written. The schema's default (false) holds, but the ARM target, like
+    /// `az k8s-extension create`, sends the setting only when the user gave it. Serialised
+    /// resolved, so templates and the schema-default test see the plain boolean.
+    #[serde(serialize_with = "resolved_false")]
+    pub allow_insecure_connections: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nginx_ingress: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,11 +216,22 @@ impl Default for Inference {
             enabled: false,
             router_service_type: ServiceType::LoadBalancer,
             internal_load_balancer: false,
-            allow_insecure_connections: false,
+            allow_insecure_connections: None,
             nginx_ingress: None,
             ssl: None,
         }
     }
+}
+
+impl Inference {
+    /// Whether plain HTTP is allowed (the schema's default: false).
+    pub fn allows_insecure_connections(&self) -> bool {
+        self.allow_insecure_connections.unwrap_or(false)
+    }
+}
+
+fn resolved_false<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.unwrap_or(false))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

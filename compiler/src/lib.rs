@@ -26,6 +26,7 @@ pub mod diff;
 pub mod doctor;
 pub mod embedded;
 pub mod emit;
+pub mod fleet;
 pub mod init;
 pub mod lint;
 pub mod manifest;

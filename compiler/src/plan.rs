@@ -315,7 +315,7 @@ pub fn context(config: &Config) -> Value {
             "enabled": config.inference.enabled,
             "routerServiceType": config.inference.router_service_type.as_str(),
             "internalLoadBalancer": config.inference.internal_load_balancer,
-            "allowInsecureConnections": config.inference.allow_insecure_connections,
+            "allowInsecureConnections": config.inference.allows_insecure_connections(),
             "nginxIngress": config.nginx_ingress(),
             "ssl": ssl,
         },

@@ -29,6 +29,7 @@ pub fn check(config: &Config, doc: &Document, host: &dyn Host) -> Outcome {
     };
     cx.something_enabled();
     cx.version_is_known();
+    cx.version_with_auto_upgrade();
     cx.gated_features();
     cx.kubernetes_window();
     cx.ingress_prerequisites();
@@ -96,6 +97,32 @@ impl Cx<'_> {
             );
         }
         self.push(d);
+    }
+
+    /// Facts sheet: `version` may only be set with `autoUpgradeMinorVersion: false`; the CLI
+    /// refuses both (MutuallyExclusiveArgumentError) and ARM would pin nothing. Only a written
+    /// version counts: the default one is amlc's, not a pin the user asked for.
+    fn version_with_auto_upgrade(&mut self) {
+        if !self.config.extension.auto_upgrade_minor_version || !self.doc.has("/extension/version")
+        {
+            return;
+        }
+        let span = self.doc.value_span("/extension/version");
+        self.push(
+            Diagnostic::error(
+                "amlc::rule::version-with-auto-upgrade",
+                "extension.version pins a release, but autoUpgradeMinorVersion lets Azure upgrade it",
+            )
+            .at(self.src(), span, "pinned version")
+            .also(
+                self.doc.value_span("/extension/autoUpgradeMinorVersion"),
+                "auto-upgrade on",
+            )
+            .with_path("/extension/version")
+            .with_help(
+                "remove extension.version to follow the release train, or set `autoUpgradeMinorVersion: false` to pin it (az k8s-extension create refuses both together)",
+            ),
+        );
     }
 
     /// Seed release-note table: only released versions exist.
@@ -285,7 +312,7 @@ impl Cx<'_> {
                 .with_help("set `inference.routerServiceType: ClusterIP`: the ingress, not azureml-fe, is exposed"),
             );
         }
-        if !c.inference.allow_insecure_connections {
+        if !c.inference.allows_insecure_connections() {
             let span = self.at("/inference/allowInsecureConnections");
             self.push(
                 Diagnostic::error(
@@ -365,7 +392,8 @@ impl Cx<'_> {
                 )
                 .at(self.src(), span, "needs LoadBalancer")
                 .also(self.at("/inference/routerServiceType"), "service type")
-                .with_path("/inference/internalLoadBalancer"),
+                .with_path("/inference/internalLoadBalancer")
+                .with_help("set `routerServiceType: LoadBalancer`, or remove `internalLoadBalancer` (az k8s-extension create refuses nodePort with internalLoadBalancerProvider)"),
             );
         }
     }
@@ -674,7 +702,7 @@ impl Cx<'_> {
         // One rule for every target: HTTPS is on exactly when inference.ssl is given, and
         // then needs a cname and a certificate; allowInsecureConnections only keeps plain
         // HTTP open beside it (the CLI sends the TLS settings whenever they are given).
-        let needs_https = !c.inference.allow_insecure_connections
+        let needs_https = !c.inference.allows_insecure_connections()
             && c.ingress_controller() == IngressController::AzuremlFe;
         if ssl.is_some() || needs_https {
             let Some(ssl) = ssl else {

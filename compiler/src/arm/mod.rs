@@ -49,7 +49,6 @@ pub const PARAMETERS_SCHEMA: &str =
 pub mod param {
     pub const CLUSTER_NAME: &str = "clusterName";
     pub const CLUSTER_RESOURCE_GROUP: &str = "clusterResourceGroup";
-    pub const LOCATION: &str = "location";
     pub const EXTENSION_NAME: &str = "extensionName";
     /// Base64 of the certificate PEM (`base64 -w0 cert.pem`), as the CLI sends it.
     pub const SSL_CERT: &str = "sslCertPemBase64";

@@ -125,8 +125,10 @@ fn tls_secret(c: &Config) -> Option<&str> {
     c.inference.ssl.as_ref()?.secret_name.as_deref()
 }
 
-fn is_production(c: &Config) -> bool {
-    c.profile() == Profile::Production
+/// The CLI's `isSmallScale`: fewer than 3 nodes (it counts the agent pools; amlc takes
+/// `cluster.nodeCount`).
+fn is_small(c: &Config) -> bool {
+    c.cluster.node_count < crate::config::PRODUCTION_MIN_NODES
 }
 
 fn internal_lb(c: &Config) -> bool {
@@ -151,9 +153,24 @@ pub fn cluster_id_expr(c: &Config) -> String {
     )
 }
 
-/// The CLI lower-cases the cluster's region (`resource.location.lower()`).
-fn region_expr() -> String {
-    format!("toLower({})", p(param::LOCATION))
+/// API versions the CLI reads the cluster with (azure-cli-extensions k8s-extension
+/// consts.py, `MANAGED_CLUSTER_API_VERSION`, `CONNECTED_CLUSTER_API_VERSION`).
+pub const MANAGED_CLUSTER_API_VERSION: &str = "2022-11-01";
+pub const CONNECTED_CLUSTER_API_VERSION: &str = "2021-10-01";
+
+/// The cluster resource's own region, lower-cased, as the CLI reads it
+/// (`resources.get_by_id(cluster).location.lower()`): not the resource group's, which may
+/// differ (facts sheet, "The CLI, measured").
+pub fn region_expr(c: &Config) -> String {
+    let api = if c.cluster.cluster_type.is_arc_connected() {
+        CONNECTED_CLUSTER_API_VERSION
+    } else {
+        MANAGED_CLUSTER_API_VERSION
+    };
+    format!(
+        "toLower(reference({}, '{api}', 'Full').location)",
+        cluster_id_expr(c)
+    )
 }
 
 /// The hybrid connection's resource id (named after the cluster, as the CLI names it).
@@ -198,12 +215,13 @@ pub const ROWS: &[Row] = &[
     Row {
         key: "allowInsecureConnections",
         origin: Origin::Field("inference.allowInsecureConnections"),
+        // Only when written: the CLI passes the user's --config through and adds nothing
+        // here (facts sheet, "The CLI, measured"); the extension's default is False.
         emit: Emit::One(|c| {
-            c.inference
-                .enabled
-                .then(|| title(c.inference.allow_insecure_connections))
+            let given = c.inference.allow_insecure_connections?;
+            c.inference.enabled.then(|| title(given))
         }),
-        source: "settings table (inference only)",
+        source: "settings table (inference only); CLI measured: not sent unless given",
     },
     Row {
         key: "inferenceRouterServiceType",
@@ -224,8 +242,13 @@ pub const ROWS: &[Row] = &[
     Row {
         key: "inferenceRouterHA",
         origin: Origin::Field("profile"),
-        emit: Emit::One(|c| Some(title(is_production(c)))),
-        source: "settings table; small-clusters rule (False below 3 nodes)",
+        emit: Emit::One(|c| match c.profile {
+            // A written profile is the user passing the setting: sent as the docs spell it.
+            Some(p) => Some(title(p == Profile::Production)),
+            // The CLI's own literal, and only on small clusters (CLI Create, isSmallScale).
+            None => is_small(c).then(|| lower(false)),
+        }),
+        source: "settings table; small-clusters rule: 'false' below 3 nodes, else unsent",
     },
     Row {
         key: "sslCname",
@@ -309,25 +332,25 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         key: "location",
-        origin: Origin::Derived("cluster.location"),
-        emit: Emit::One(|_| Some(expr(region_expr()))),
+        origin: Origin::Derived("the cluster resource's region"),
+        emit: Emit::One(|c| Some(expr(region_expr(c)))),
         source: "rules table, location",
     },
     Row {
         key: "jobSchedulerLocation",
-        origin: Origin::Derived("cluster.location"),
-        emit: Emit::One(|_| Some(expr(region_expr()))),
+        origin: Origin::Derived("the cluster resource's region"),
+        emit: Emit::One(|c| Some(expr(region_expr(c)))),
         source: "rules table, location",
     },
     Row {
         key: "domain",
-        origin: Origin::Derived("cluster.location"),
+        origin: Origin::Derived("the cluster resource's region"),
         // `<region>.cloudapp.azure.com`, not the bare region of the official sample (a known
         // defect, facts sheet).
-        emit: Emit::One(|_| {
+        emit: Emit::One(|c| {
             Some(expr(format!(
                 "concat({}, '.cloudapp.azure.com')",
-                region_expr()
+                region_expr(c)
             )))
         }),
         source: "rules table, location",
@@ -335,14 +358,15 @@ pub const ROWS: &[Row] = &[
     Row {
         key: "clusterPurpose",
         origin: Origin::Field("profile"),
-        emit: Emit::One(|c| {
-            Some(SettingValue::lit(if is_production(c) {
+        emit: Emit::One(|c| match c.profile {
+            Some(p) => Some(SettingValue::lit(if p == Profile::Production {
                 "FastProd"
             } else {
                 "DevTest"
-            }))
+            })),
+            None => is_small(c).then(|| SettingValue::lit("DevTest")),
         }),
-        source: "rules table, small clusters (FastProd as in the official sample)",
+        source: "rules table, small clusters: DevTest below 3 nodes, else unsent (FastProd only when profile says production)",
     },
     Row {
         key: "relayserver.enabled",
@@ -708,31 +732,98 @@ mod tests {
     ];
 
     /// Facts sheet, "What the CLI adds": the observed `az k8s-extension show` of a CLI install
-    /// on AKS (test profile, training + inference, LoadBalancer, insecure, one node).
+    /// on AKS (training + inference, LoadBalancer, insecure, one node, nothing else passed).
     #[test]
     fn reproduces_the_observed_cli_result_on_aks() {
         let c = config(
-            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, name: c, resourceGroup: rg, nodeCount: 1}\nprofile: test\ntraining: {enabled: true}\ninference: {enabled: true, routerServiceType: LoadBalancer, allowInsecureConnections: true}\n",
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, name: c, resourceGroup: rg, nodeCount: 1}\ntraining: {enabled: true}\ninference: {enabled: true, routerServiceType: LoadBalancer, allowInsecureConnections: true}\n",
         );
         let s = settings(&c);
         let keys: Vec<&str> = s.keys().map(String::as_str).collect();
         assert_eq!(keys, OBSERVED_AKS_KEYS);
         assert_eq!(s["clusterPurpose"], SettingValue::lit("DevTest"));
-        assert_eq!(s["inferenceRouterHA"], SettingValue::lit("False"));
+        // Derived by the CLI itself: its own lower-case literal.
+        assert_eq!(s["inferenceRouterHA"], SettingValue::lit("false"));
+        assert_eq!(s["allowInsecureConnections"], SettingValue::lit("True"));
         assert_eq!(s["relayserver.enabled"], SettingValue::lit("false"));
         assert_eq!(s["nginxIngress.enabled"], SettingValue::lit("true"));
         assert_eq!(s["servicebus.enabled"], SettingValue::lit("false"));
         assert!(protected_settings(&c).is_empty());
     }
 
+    /// CLI measured: from 3 nodes the CLI sends neither key (the extension's defaults,
+    /// inferenceRouterHA True, then hold).
     #[test]
-    fn the_default_profile_follows_node_count_as_the_cli_does() {
+    fn from_three_nodes_the_cli_sends_no_cluster_purpose() {
         let c = config(
             "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, nodeCount: 3}\n",
         );
         let s = settings(&c);
-        assert_eq!(s["clusterPurpose"], SettingValue::lit("FastProd"));
-        assert_eq!(s["inferenceRouterHA"], SettingValue::lit("True"));
+        assert!(!s.contains_key("clusterPurpose"));
+        assert!(!s.contains_key("inferenceRouterHA"));
+        assert_eq!(read_back(&s).router_replicas, 3);
+    }
+
+    /// CLI measured: what the user passed goes through as given, whatever the node count.
+    #[test]
+    fn a_written_profile_is_sent_as_given() {
+        for (profile, nodes, purpose, ha) in [
+            ("production", 5, "FastProd", "True"),
+            ("test", 5, "DevTest", "False"),
+            ("production", 1, "FastProd", "True"),
+        ] {
+            let c = config(&format!(
+                "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {{type: aks, nodeCount: {nodes}}}\nprofile: {profile}\n"
+            ));
+            let s = settings(&c);
+            assert_eq!(s["clusterPurpose"], SettingValue::lit(purpose), "{profile}");
+            assert_eq!(s["inferenceRouterHA"], SettingValue::lit(ha), "{profile}");
+        }
+    }
+
+    /// CLI measured: allowInsecureConnections is not sent unless the user passed it.
+    #[test]
+    fn allow_insecure_connections_is_sent_only_when_written() {
+        let base = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\n";
+        let ssl = "ssl: {cname: ml.contoso.com, secretName: tls}";
+        let unwritten = config(&format!("{base}inference: {{enabled: true, {ssl}}}\n"));
+        assert!(!settings(&unwritten).contains_key("allowInsecureConnections"));
+        let written = config(&format!(
+            "{base}inference: {{enabled: true, allowInsecureConnections: false, {ssl}}}\n"
+        ));
+        assert_eq!(
+            settings(&written)["allowInsecureConnections"],
+            SettingValue::lit("False")
+        );
+    }
+
+    /// CLI measured: the region is the cluster resource's own, read from the cluster (with
+    /// the API version the CLI reads it with), not the resource group's.
+    #[test]
+    fn the_region_is_read_from_the_cluster_resource() {
+        for (ty, rtype, api) in [
+            (
+                "aks",
+                "Microsoft.ContainerService/managedClusters",
+                "2022-11-01",
+            ),
+            (
+                "arc",
+                "Microsoft.Kubernetes/connectedClusters",
+                "2021-10-01",
+            ),
+        ] {
+            let c = config(&format!(
+                "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {{type: {ty}}}\n"
+            ));
+            let want = format!(
+                "[toLower(reference(resourceId(parameters('clusterResourceGroup'), '{rtype}', parameters('clusterName')), '{api}', 'Full').location)]"
+            );
+            let s = settings(&c);
+            assert_eq!(s["location"].to_arm_string(), want);
+            assert_eq!(s["jobSchedulerLocation"].to_arm_string(), want);
+            assert!(!s["domain"].to_arm_string().contains("resourceGroup()"));
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::validate::Validated;
 
 use super::settings::{
     RELAY_RULE, SettingValue, cluster_id_expr, hybrid_connection_id_expr, protected_settings,
-    relay_rule_id_expr, settings,
+    region_expr, relay_rule_id_expr, settings,
 };
 use super::{
     EXTENSION_TYPE, EXTENSIONS_API_VERSION, PARAMETERS_SCHEMA, RELAY_API_VERSION,
@@ -147,21 +147,6 @@ fn parameters(config: &Config) -> BTreeMap<&'static str, Param> {
             ..literal(config.name())
         },
     );
-    out.insert(
-        param::LOCATION,
-        match config.cluster.location.as_deref() {
-            Some(loc) => Param {
-                description: "Azure region of the cluster.".into(),
-                ..literal(loc)
-            },
-            None => Param {
-                kind: "string",
-                default: Some("[resourceGroup().location]".into()),
-                description: "Azure region of the cluster. Default: the region of the resource group deployed to; set cluster.location when they differ.".into(),
-                file_value: None,
-            },
-        },
-    );
     if protected_settings(config).contains_key("scoringFe.sslCert") {
         out.insert(
             param::SSL_CERT,
@@ -226,7 +211,8 @@ fn resources(config: &Config) -> Vec<Value> {
             "type": "Microsoft.Relay/namespaces",
             "apiVersion": RELAY_API_VERSION,
             "name": format!("[{ns}]"),
-            "location": format!("[{}]", p(param::LOCATION)),
+            // The CLI creates the relay in the cluster's region.
+            "location": format!("[{}]", region_expr(config)),
             "sku": { "name": "Standard", "tier": "Standard" },
             "tags": { RELAY_TAG.0: RELAY_TAG.1 },
             "properties": {},
@@ -285,7 +271,11 @@ fn resources(config: &Config) -> Vec<Value> {
         "scope".into(),
         json!(format!("[{}]", cluster_id_expr(config))),
     );
-    extension.insert("identity".into(), json!({ "type": "SystemAssigned" }));
+    // The CLI sends no identity on AKS and asks for a system-assigned one on Arc-connected
+    // clusters (facts sheet, "The CLI, measured").
+    if config.cluster.cluster_type.is_arc_connected() {
+        extension.insert("identity".into(), json!({ "type": "SystemAssigned" }));
+    }
     extension.insert("properties".into(), Value::Object(properties));
     if !extension_depends.is_empty() {
         extension.insert("dependsOn".into(), json!(extension_depends));

@@ -66,7 +66,7 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
 /// `--target arm`: one template (and parameters file) per config. Every config is
 /// validated and compiled before anything is written.
 fn arm_target(args: &BuildArgs) -> ExitStatus {
-    let configs = match expand_configs(&args.configs) {
+    let configs = match amlc::fleet::expand(&args.configs) {
         Ok(c) => c,
         Err(d) => return io::fail(d),
     };
@@ -84,27 +84,17 @@ fn arm_target(args: &BuildArgs) -> ExitStatus {
                 format!("{} configs were given but no -o DIR", configs.len()),
             )
             .with_help(
-                "several configs build several clusters: pass -o DIR to get DIR/<config stem>/",
+                "several configs build several clusters: pass -o DIR to get DIR/<name>/ (see `amlc build --help`)",
             ),
         );
     };
+    let names = match amlc::fleet::output_names(&configs) {
+        Ok(n) => n,
+        Err(d) => return io::fail(d),
+    };
     let mut compiled = Vec::new();
-    let mut stems = BTreeSet::new();
     let mut failed = false;
-    for path in &configs {
-        let stem = config_stem(path);
-        if !stems.insert(stem.clone()) {
-            return io::fail(
-                Diagnostic::error(
-                    "amlc::cli::duplicate-stem",
-                    format!(
-                        "two configs are named {stem}; their outputs would collide in {}",
-                        dir.display()
-                    ),
-                )
-                .with_help("rename one of the config files"),
-            );
-        }
+    for (path, stem) in configs.iter().zip(names) {
         // Keep going so every invalid config is reported in one run.
         match io::load(Some(path), false).and_then(|v| super::arm::compile(&v)) {
             Ok(out) => compiled.push((stem, out)),
@@ -121,24 +111,16 @@ fn arm_target(args: &BuildArgs) -> ExitStatus {
         .unwrap_or(ExitStatus::Success)
 }
 
-/// The file stem a config's output is named after.
-fn config_stem(path: &Path) -> String {
-    path.file_stem()
-        .map_or_else(|| "amlc".to_owned(), |s| s.to_string_lossy().into_owned())
-}
-
 /// Loads the catalog, expands the configs, validates and compiles each one.
 fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
-    let configs = expand_configs(&args.configs).map_err(io::fail)?;
+    let configs = amlc::fleet::expand(&args.configs).map_err(io::fail)?;
     if configs.len() > 1 && args.output.is_none() {
         return Err(io::fail(
             Diagnostic::error(
                 "amlc::cli::several-configs-need-output",
                 format!("{} configs were given but no -o DIR", configs.len()),
             )
-            .with_help(
-                "several configs build several clusters: pass -o DIR to get DIR/<config stem>",
-            ),
+            .with_help("several configs build several clusters: pass -o DIR to get DIR/<name>"),
         ));
     }
     if args.target == Target::Dir && args.output.is_none() {
@@ -148,32 +130,23 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         ));
     }
     let several = configs.len() > 1;
-    let mut stems = BTreeSet::new();
+    let names = if several {
+        amlc::fleet::output_names(&configs).map_err(io::fail)?
+    } else {
+        Vec::new()
+    };
     let mut planned = Vec::new();
-    for config in configs
+    for (i, config) in configs
         .iter()
         .map(Some)
         .chain(configs.is_empty().then_some(None))
+        .enumerate()
     {
-        let path = match (&args.output, config) {
-            (Some(dir), Some(c)) if several => {
-                let stem = config_stem(c);
-                if !stems.insert(stem.clone()) {
-                    return Err(io::fail(
-                        Diagnostic::error(
-                            "amlc::cli::duplicate-stem",
-                            format!("two configs would both write {}", dir.join(&stem).display()),
-                        )
-                        .with_help(
-                            "rename one of the config files: outputs are named after the file stem",
-                        ),
-                    ));
-                }
-                Some(match args.target {
-                    Target::Yaml => dir.join(format!("{stem}.yaml")),
-                    _ => dir.join(stem),
-                })
-            }
+        let path = match (&args.output, names.get(i)) {
+            (Some(dir), Some(name)) => Some(match args.target {
+                Target::Yaml => dir.join(format!("{name}.yaml")),
+                _ => dir.join(name),
+            }),
             (out, _) => out.clone(),
         };
         planned.push((config, path));
@@ -360,65 +333,6 @@ fn load_catalog(user_dir: Option<&Path>) -> Result<Catalog, Vec<Diagnostic>> {
         return Err(problems);
     }
     Ok(catalog.with_overrides(Catalog::from_files(&shown, &files, Origin::User)?))
-}
-
-/// `-c` values with globs (`*`, `?` in the file name) expanded, in order.
-fn expand_configs(patterns: &[String]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let mut out = Vec::new();
-    for pattern in patterns {
-        let path = Path::new(pattern);
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !file.contains(['*', '?']) {
-            out.push(path.to_path_buf());
-            continue;
-        }
-        let dir = io::config_dir(path);
-        let mut matches: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| {
-                Diagnostic::error(
-                    "amlc::io::unreadable",
-                    format!("cannot read {}: {}", dir.display(), io::io_reason(&e)),
-                )
-            })?
-            .flatten()
-            .filter(|e| e.path().is_file() && wildcard(&file, &e.file_name().to_string_lossy()))
-            .map(|e| {
-                if path.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
-                    dir.join(e.file_name())
-                } else {
-                    PathBuf::from(e.file_name())
-                }
-            })
-            .collect();
-        if matches.is_empty() {
-            return Err(Diagnostic::error(
-                "amlc::io::no-match",
-                format!("-c {pattern} matches no file"),
-            ));
-        }
-        matches.sort();
-        out.extend(matches);
-    }
-    Ok(out)
-}
-
-/// Shell-style matching of `*` (any run) and `?` (one character).
-fn wildcard(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
 }
 
 /// The one "create first" note: what the render uses but leaves to the user (key
@@ -818,14 +732,6 @@ fn check_dir(dir: &Path, files: &[(String, Arc<str>)]) -> Result<bool, Diagnosti
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcards_match_like_a_shell() {
-        assert!(wildcard("*.yaml", "prod.yaml"));
-        assert!(wildcard("c?.yaml", "c1.yaml"));
-        assert!(!wildcard("*.yaml", "prod.yml"));
-        assert!(wildcard("*", ""));
-    }
 
     #[test]
     fn pieces_compare_with_the_file_they_would_write() {

@@ -36,6 +36,9 @@ impl<T> Read<T> {
     }
 }
 
+/// An object looked up by reference: Some when present, None when absent.
+pub type Lookup = Read<Option<Value>>;
+
 /// What was read, as plain data for the checks.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -147,7 +150,7 @@ async fn read(
             "list securitycontextconstraints.security.openshift.io"
         ),
     );
-    let gets: Vec<(ObjectRef, Result<Read<Option<Value>>, Unreachable>)> =
+    let gets: Vec<(ObjectRef, Result<Lookup, Unreachable>)> =
         futures::stream::iter(lookups.iter().cloned().map(|r| {
             let client = client.clone();
             async move {
