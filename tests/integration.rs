@@ -29,6 +29,7 @@ mod plan;
 mod properties;
 mod readme;
 mod resources;
+mod security;
 mod soundness;
 mod taints;
 mod validate;

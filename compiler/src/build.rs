@@ -85,7 +85,7 @@ pub fn build_in(
     config_dir: Option<&str>,
 ) -> Result<Build, Vec<Diagnostic>> {
     let plan = plan::plan(config, catalog)?;
-    let settings = transform_settings(config);
+    let settings = transform_settings(config, &plan, catalog);
     // The CRDs are made (or found made) while the templates render.
     let (rendered, crds) = rayon::join(
         || render::render(&plan, catalog),
@@ -147,12 +147,21 @@ fn unsound(findings: &soundness::Findings) -> Vec<Diagnostic> {
     dangling.chain(stranded).collect()
 }
 
-fn transform_settings(config: &Config) -> transform::Settings {
+fn transform_settings(config: &Config, plan: &Plan, catalog: &Catalog) -> transform::Settings {
     transform::Settings {
         namespace: NAMESPACE.to_owned(),
         instance: config.name().to_owned(),
         node_selector: config.node_selector.clone(),
         tolerations: plan::system_tolerations(config),
         registry: config.images.registry.clone(),
+        pod_security: plan
+            .components
+            .iter()
+            .filter_map(|p| catalog.get(&p.name))
+            .map(|c| (c.name.clone(), c.meta.pod_security.clone()))
+            .collect(),
+        // OpenShift's security context constraints assign the user (and refuse others).
+        default_user: (!config.cluster.cluster_type.is_openshift())
+            .then_some(crate::catalog::DEFAULT_USER),
     }
 }

@@ -5,12 +5,13 @@
 //! It does not read files (the CLI hands it `(path, text)` pairs), decide which
 //! components are on (`plan`), or render templates (`render`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Diagnostic, Source};
+use crate::soundness::pod_security::{Control, Level};
 
 /// Which training/inference feature a component serves (DESIGN.md: the component table
 /// and the totals table decide it where the seed resource table swaps its columns).
@@ -172,9 +173,149 @@ pub struct ComponentMeta {
     pub seed_section: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<WorkloadMeta>,
+    /// How its pods run (DESIGN.md, "Second round", "Hardened"): the Pod Security
+    /// Standards `restricted` level unless it declares an exception, and why.
+    #[serde(default)]
+    pub pod_security: PodSecurityMeta,
+    /// What its RBAC needs beyond least privilege, and why.
+    #[serde(default, skip_serializing_if = "RbacMeta::is_empty")]
+    pub rbac: RbacMeta,
+    /// For a component taken from an upstream project: the release and files its facts
+    /// come from, and the probes that project's manifest gives each container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamMeta>,
+    /// For a workload with no upstream manifest: why it has no probes (a wrong liveness
+    /// probe restarts a healthy pod, so none is guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_probes: Option<String>,
     /// Anything chosen without a source, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// `podSecurity:` in component.yaml: the Pod Security Standards level a component's pods
+/// meet and what the program needs of its container (`transform::pod_security` applies it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodSecurityMeta {
+    /// The level the pods meet; `restricted` unless the component needs the host.
+    #[serde(default)]
+    pub level: Level,
+    /// The controls of the standard the pods may fail, each a need of the program. The level
+    /// must be the one they leave.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub allows: BTreeSet<Control>,
+    /// Why the program needs those exceptions; required with any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The user the containers run as; [`DEFAULT_USER`] unless the image's own is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<u32>,
+    /// Whether the program writes nothing to its root filesystem, so it can be read-only.
+    #[serde(default)]
+    pub read_only_root_filesystem: bool,
+    /// Whether the program calls the API server; without, the pods get no token.
+    #[serde(default = "yes")]
+    pub calls_api_server: bool,
+}
+
+/// The user of containers whose image's own user is not public: `nobody`, which owns no
+/// file of any image, so a container that needs to write somewhere says so by failing.
+pub const DEFAULT_USER: u32 = 65534;
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for PodSecurityMeta {
+    fn default() -> Self {
+        PodSecurityMeta {
+            level: Level::Restricted,
+            allows: BTreeSet::new(),
+            why: None,
+            run_as_user: None,
+            read_only_root_filesystem: false,
+            calls_api_server: true,
+        }
+    }
+}
+
+impl PodSecurityMeta {
+    /// Whether the pods may fail `control` (named, or implied by a named one).
+    pub fn allows(&self, control: Control) -> bool {
+        self.allows.contains(&control) || self.allows.iter().any(|a| a.implies() == Some(control))
+    }
+
+    /// What is wrong with the declaration, if anything.
+    fn problem(&self) -> Option<String> {
+        let implied = crate::soundness::pod_security::level_of(&self.allows);
+        if implied != self.level {
+            return Some(format!(
+                "podSecurity: level `{}` does not match `allows` ({}), which leave `{implied}`",
+                self.level,
+                if self.allows.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.allows
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ));
+        }
+        if !self.allows.is_empty() && self.why.as_deref().is_none_or(str::is_empty) {
+            return Some("podSecurity: `why` is required with `allows`".into());
+        }
+        if self.run_as_user == Some(0) && !self.allows(Control::RunAsUser) {
+            return Some("podSecurity: runAsUser 0 needs `allows: [runAsUser]`".into());
+        }
+        None
+    }
+}
+
+/// `rbac:` in component.yaml: grants beyond least privilege the component's job needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RbacMeta {
+    /// Why it reads Secrets in every namespace, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_wide_secrets: Option<String>,
+}
+
+impl RbacMeta {
+    pub fn is_empty(&self) -> bool {
+        self.cluster_wide_secrets.is_none()
+    }
+}
+
+/// `upstream:` in component.yaml: where a component taken from another project comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpstreamMeta {
+    /// The GitHub repository, e.g. `volcano-sh/volcano`.
+    pub project: String,
+    /// The release (tag) the facts are from.
+    pub release: String,
+    /// The files of that release the facts are from.
+    pub files: Vec<String>,
+    /// Per container (the rendered name): the probes upstream's manifest gives it. A
+    /// container not listed has none upstream.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<String, ProbesMeta>,
+}
+
+/// The probes of one container, each the handler only (`{httpGet: {path, port}}`): the
+/// timings are tuning, the handler is what must match the program.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbesMeta {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startup: Option<serde_json::Value>,
 }
 
 /// Where a component folder came from.
@@ -542,6 +683,9 @@ fn load_component(
             "`when: {}` is not a valid expression: {e}",
             meta.when
         ));
+    }
+    if let Some(p) = meta.pod_security.problem() {
+        problem(p);
     }
     let mut resources = None;
     let mut container_resources = BTreeMap::new();

@@ -201,6 +201,8 @@ mod tests {
             node_selector: [("pool".to_owned(), "a".to_owned())].into(),
             tolerations: Vec::new(),
             registry: "registry.example.com".into(),
+            pod_security: Default::default(),
+            default_user: None,
         };
         let mut derived_crds = 0;
         for component in catalog.components() {

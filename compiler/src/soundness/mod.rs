@@ -13,6 +13,7 @@
 //! goes into the "create first" list, with how.
 
 pub mod environment;
+pub mod pod_security;
 pub mod refs;
 pub mod schedule;
 

@@ -10,6 +10,7 @@ pub mod checksum;
 pub mod job_name;
 pub mod labels;
 pub mod namespace;
+pub mod pod_security;
 pub mod registry;
 pub mod scheduling;
 pub mod sync_options;
@@ -31,6 +32,10 @@ pub struct Settings {
     pub tolerations: Vec<Value>,
     /// `images.registry`.
     pub registry: String,
+    /// Each component's pod security metadata (`catalog::PodSecurityMeta`).
+    pub pod_security: pod_security::Policies,
+    /// The user of containers whose component names none (`transform::pod_security`).
+    pub default_user: Option<u32>,
 }
 
 /// Applies every transform, in order. `crds` are the build's CRDs made apart (`crds`):
@@ -48,6 +53,7 @@ pub fn apply<'a>(
     let objects = namespace::apply(objects, &settings.namespace, &cluster_scoped);
     let objects = labels::apply(objects, &settings.instance);
     let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
+    let objects = pod_security::apply(objects, &settings.pod_security, settings.default_user);
     let objects = registry::apply(objects, &settings.registry);
     let objects = sync_options::apply(objects, &served);
     job_name::apply(checksum::apply(objects))
@@ -101,6 +107,8 @@ mod tests {
                 "mcr.microsoft.com"
             }
             .into(),
+            pod_security: pod_security::Policies::new(),
+            default_user: None,
         }
     }
 
