@@ -658,11 +658,11 @@ fn pass_through_settings_are_kept() {
 #[test]
 fn docs_list_every_setting_amlc_emits() {
     let doc = std::fs::read_to_string(root().join("docs/arm.md")).unwrap();
-    for row in arm::settings::ROWS
+    for row in amlc::settings::ROWS
         .iter()
-        .chain(arm::settings::PROTECTED_ROWS)
+        .chain(amlc::settings::PROTECTED_ROWS)
     {
-        if matches!(row.emit, arm::settings::Emit::Never) {
+        if matches!(row.emit, amlc::settings::Emit::Never) {
             continue;
         }
         let key = if row.key.ends_with('.') {

@@ -11,8 +11,9 @@
 //! once per extension name) · `lint` (GitOps safety: Flux substitution, Argo CD tracking,
 //! empty output) · `order` (install order) · `manifest` (final, shared objects) ·
 //! `soundness` (references resolve, pods schedule: the render as a graph) · `emit`
-//! (YAML stream, kustomize folder) · `build` (the whole compile) · `arm`
-//! (the ARM deployment-template target) · `diff` (render against a previous render, dump,
+//! (YAML stream, kustomize folder) · `build` (the whole compile) · `settings` (the
+//! extension's settings, one table for every installer) · `arm` (the ARM deployment-template
+//! target) · `diff` (render against a previous render, dump,
 //! config or live cluster) · `taints` (node taint commands) · `init` (starter config).
 
 pub mod arm;
@@ -37,6 +38,7 @@ pub mod releases;
 pub mod render;
 pub mod rules;
 pub mod schema;
+pub mod settings;
 pub mod soundness;
 pub mod source;
 pub mod taints;

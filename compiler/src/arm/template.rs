@@ -16,14 +16,13 @@ use crate::config::Config;
 use crate::diagnostic::{self, Diagnostic};
 use crate::validate::Validated;
 
-use super::settings::{
-    RELAY_RULE, SettingValue, cluster_id_expr, hybrid_connection_id_expr, protected_settings,
-    region_expr, relay_rule_id_expr, settings,
-};
+use crate::settings::{ClusterField, check_cluster_fields};
+
 use super::{
-    EXTENSION_TYPE, EXTENSIONS_API_VERSION, PARAMETERS_SCHEMA, RELAY_API_VERSION,
-    RELEASE_NAMESPACE, TEMPLATE_SCHEMA, check_extra_settings, check_target, creates_relay, p,
-    param,
+    EXTENSION_TYPE, EXTENSIONS_API_VERSION, PARAMETERS_SCHEMA, RELAY_API_VERSION, RELAY_RULE,
+    RELEASE_NAMESPACE, TEMPLATE_SCHEMA, check_extra_settings, cluster_id_expr,
+    configuration_protected_settings, configuration_settings, creates_relay,
+    hybrid_connection_id_expr, p, param, region_expr, relay_rule_id_expr,
 };
 
 /// The two files of the ARM target.
@@ -47,7 +46,13 @@ const RELAY_TAG: (&str, &str) = ("created_by", "Azure Arc-enabled ML");
 pub fn template(validated: &Validated) -> Result<ArmOutput, Vec<Diagnostic>> {
     let config = &validated.config;
     let doc = &validated.document;
-    let mut problems = check_target(config, doc);
+    let mut problems = check_cluster_fields(
+        config,
+        doc,
+        "ARM",
+        &[ClusterField::Name, ClusterField::ResourceGroup],
+        "the template keeps it as the default of a parameter, so one template still serves a fleet",
+    );
     problems.extend(check_extra_settings(config, doc));
     if diagnostic::has_errors(&problems) {
         diagnostic::sort(&mut problems);
@@ -147,7 +152,7 @@ fn parameters(config: &Config) -> BTreeMap<&'static str, Param> {
             ..literal(config.name())
         },
     );
-    if protected_settings(config).contains_key("scoringFe.sslCert") {
+    if configuration_protected_settings(config).contains_key("scoringFe.sslCert") {
         out.insert(
             param::SSL_CERT,
             secure("Base64 of the azureml-fe certificate PEM: base64 -w0 cert.pem"),
@@ -193,12 +198,8 @@ fn secure(description: &str) -> Param {
     }
 }
 
-fn string_map(map: &BTreeMap<String, SettingValue>) -> Value {
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.to_arm_string())))
-            .collect(),
-    )
+fn string_map(map: BTreeMap<String, String>) -> Value {
+    Value::Object(map.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 fn resources(config: &Config) -> Vec<Value> {
@@ -250,12 +251,12 @@ fn resources(config: &Config) -> Vec<Value> {
     );
     properties.insert(
         "configurationSettings".into(),
-        string_map(&settings(config)),
+        string_map(configuration_settings(config)),
     );
     // Always an object, never '' (a known defect of the official sample, facts sheet).
     properties.insert(
         "configurationProtectedSettings".into(),
-        string_map(&protected_settings(config)),
+        string_map(configuration_protected_settings(config)),
     );
     let mut extension = Map::new();
     extension.insert(

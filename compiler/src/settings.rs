@@ -1,17 +1,20 @@
 //! THE mapping from config to the extension's `configurationSettings` and
-//! `configurationProtectedSettings`: one table ([`ROWS`], [`PROTECTED_ROWS`]) saying, per
-//! key, which config field (or deployment fact) sets it and why. [`settings`] walks the
-//! table; [`read_back`] inverts it, so tests prove the mapping both ways; and
+//! `configurationProtectedSettings`, shared by every installer of the real extension (ARM,
+//! Terraform, Azure Service Operator): one table ([`ROWS`], [`PROTECTED_ROWS`]) saying, per
+//! key, which config field (or fact about the cluster) sets it and why. [`settings`] walks
+//! the table; [`read_back`] inverts it, so tests prove the mapping both ways; and
 //! [`check_extra_settings`] uses the same table to accept or reject `arm.extraSettings`.
 //!
-//! Values are strings, spelled as the CLI sends them (facts sheet, "Settings that
-//! `az k8s-extension create --config` takes"): user-level booleans `True`/`False` as the docs
-//! write them (and as the CLI's Python booleans serialise), the three cluster-type switches
-//! `true`/`false` as the CLI's own literals (azure-cli-extensions,
-//! partner_extensions/AzureMLKubernetes.py, `Create`). Values that depend on the deployment
-//! (resource id, region) are ARM expressions over parameters.
+//! Values are strings, spelled as `az k8s-extension create` sends them (facts sheet,
+//! "Settings that `az k8s-extension create --config` takes" and "The CLI, measured"):
+//! what the user passes as `True`/`False`, as the docs write them (and as the CLI's Python
+//! booleans serialise), what the CLI writes itself with its own literals `true`/`false`
+//! (azure-cli-extensions, partner_extensions/AzureMLKubernetes.py, `Create`). Values that
+//! depend on the cluster (its resource id, name, region) or on secrets are [`Fact`]s: each
+//! target says them its own way (an ARM expression, a Terraform reference, a concrete string
+//! or a Secret key), so the table does not know any target's syntax.
 //!
-//! It reads no files and holds no key material: protected values are parameter expressions.
+//! It reads no files and holds no key material: a protected value is only ever a [`Fact`].
 
 use std::collections::BTreeMap;
 
@@ -19,37 +22,164 @@ use crate::config::{Config, Profile, ServiceType};
 use crate::diagnostic::{Diagnostic, suggest};
 use crate::source::{Document, escape_pointer};
 
-use super::{creates_relay, p, param, uses_relay};
-
-/// One setting value: a literal string, or an ARM expression evaluated at deploy time.
+/// One setting value: a literal string, or a fact each target renders its own way.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SettingValue {
     Literal(String),
-    /// The expression body without brackets, e.g. `parameters('clusterName')`.
-    Expression(String),
+    Fact(Fact),
+}
+
+/// What a setting says about the cluster or its secrets, known only where it is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fact {
+    /// The cluster's resource id (`Microsoft.ContainerService/managedClusters/NAME` on AKS,
+    /// `Microsoft.Kubernetes/connectedClusters/NAME` on Arc-connected clusters).
+    ClusterId,
+    /// The cluster resource's name.
+    ClusterName,
+    /// The cluster resource's own region, lower-cased (not its resource group's).
+    Region,
+    /// `<region>.cloudapp.azure.com`.
+    Domain,
+    /// The resource id of the Azure Relay hybrid connection created for the cluster.
+    HybridConnectionId,
+    /// The name of that hybrid connection (the cluster's name, as the CLI names it).
+    HybridConnectionName,
+    /// The relay's connection string: from the `azureml_rw` rule created for the cluster, or
+    /// given by the user (`arm.relayConnectionSecret`, and always for Azure Service Operator).
+    RelayConnectionString,
+    /// Base64 of the azureml-fe certificate PEM, supplied at install time.
+    SslCertBase64,
+    /// Base64 of the azureml-fe private key PEM, supplied at install time.
+    SslKeyBase64,
 }
 
 impl SettingValue {
-    fn lit(s: impl Into<String>) -> Self {
+    pub fn lit(s: impl Into<String>) -> Self {
         SettingValue::Literal(s.into())
-    }
-
-    /// The JSON string ARM reads: `[expr]` for an expression; a literal that starts with `[`
-    /// is escaped as `[[` so ARM does not evaluate it (ARM template syntax, "Escape characters").
-    pub fn to_arm_string(&self) -> String {
-        match self {
-            SettingValue::Expression(e) => format!("[{e}]"),
-            SettingValue::Literal(s) if s.starts_with('[') => format!("[{s}"),
-            SettingValue::Literal(s) => s.clone(),
-        }
     }
 
     pub fn as_literal(&self) -> Option<&str> {
         match self {
             SettingValue::Literal(s) => Some(s),
-            SettingValue::Expression(_) => None,
+            SettingValue::Fact(_) => None,
         }
     }
+}
+
+/// What the table is walked for: the config, and how the target gets the Azure Relay of an
+/// Arc-connected cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub config: &'a Config,
+    /// Whether the target creates the relay namespace, hybrid connection and `azureml_rw`
+    /// rule itself, as the CLI's `_get_relay_connection_str` does (ARM and Terraform, unless
+    /// `arm.relayConnectionSecret`), rather than taking a connection string it is given.
+    pub creates_relay: bool,
+}
+
+impl<'a> Subject<'a> {
+    /// ARM and Terraform: the relay is created unless `arm.relayConnectionSecret` says a
+    /// connection string is given.
+    pub fn creating_relay(config: &'a Config) -> Self {
+        Subject {
+            config,
+            creates_relay: uses_relay(config) && !config.arm.relay_connection_secret,
+        }
+    }
+
+    /// A target that cannot create Azure resources (Azure Service Operator has no Relay
+    /// kind): the connection string is always given, as when the CLI is passed
+    /// `relayServerConnectionString`.
+    pub fn given_relay(config: &'a Config) -> Self {
+        Subject {
+            config,
+            creates_relay: false,
+        }
+    }
+}
+
+/// Whether the extension uses Azure Relay on this cluster: always on Arc-connected clusters,
+/// and on AKS only before 1.1.5 (release note 1.1.5: "Removed Azure Relay usage for AKS
+/// extension"; DESIGN.md). The CLI's `relayserver.enabled` default follows the same split.
+pub fn uses_relay(config: &Config) -> bool {
+    config.cluster.cluster_type.is_arc_connected()
+        || !crate::releases::Releases::embedded().is_on("noRelayOnAks", &config.extension.version)
+}
+
+/// A `cluster` field an installer target needs that the config schema leaves optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterField {
+    Name,
+    ResourceGroup,
+    SubscriptionId,
+    Location,
+}
+
+impl ClusterField {
+    fn describe(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            ClusterField::Name => (
+                "name",
+                "the AKS or Arc-connected cluster resource the extension is installed on",
+                "name: prod-cluster",
+            ),
+            ClusterField::ResourceGroup => (
+                "resourceGroup",
+                "the resource group of that cluster",
+                "resourceGroup: ml-rg",
+            ),
+            ClusterField::SubscriptionId => (
+                "subscriptionId",
+                "the subscription of that cluster, for its resource id",
+                "subscriptionId: 00000000-0000-0000-0000-000000000000",
+            ),
+            ClusterField::Location => (
+                "location",
+                "the cluster's region, which this target cannot read from Azure",
+                "location: westeurope",
+            ),
+        }
+    }
+
+    fn is_missing(self, c: &Config) -> bool {
+        match self {
+            ClusterField::Name => c.cluster.name.is_none(),
+            ClusterField::ResourceGroup => c.cluster.resource_group.is_none(),
+            ClusterField::SubscriptionId => c.cluster.subscription_id.is_none(),
+            ClusterField::Location => c.cluster.location.is_none(),
+        }
+    }
+}
+
+/// The `cluster` fields a target needs (DESIGN.md: name and resource group for every
+/// installer; subscription and region too where nothing can read them from Azure). One
+/// error per missing field, each at the `cluster` key, with the line to add.
+pub fn check_cluster_fields(
+    config: &Config,
+    doc: &Document,
+    target: &str,
+    fields: &[ClusterField],
+    why_in_config: &str,
+) -> Vec<Diagnostic> {
+    fields
+        .iter()
+        .filter(|f| f.is_missing(config))
+        .map(|f| {
+            let (field, what, example) = f.describe();
+            Diagnostic::error(
+                "amlc::target::missing-cluster-field",
+                format!("the {target} target needs cluster.{field}: {what}"),
+            )
+            .at(
+                &doc.source,
+                doc.key_span("/cluster"),
+                format!("cluster.{field} is missing here"),
+            )
+            .with_path("/cluster")
+            .with_help(format!("add `{example}` under cluster; {why_in_config}"))
+        })
+        .collect()
 }
 
 /// `True`/`False`: user-level booleans, as the docs write them and as the CLI's Python
@@ -64,8 +194,8 @@ fn lower(b: bool) -> SettingValue {
     SettingValue::lit(if b { "true" } else { "false" })
 }
 
-fn expr(s: impl Into<String>) -> SettingValue {
-    SettingValue::Expression(s.into())
+fn fact(f: Fact) -> SettingValue {
+    SettingValue::Fact(f)
 }
 
 /// What sets a key. Decides what `arm.extraSettings` may say about it.
@@ -86,6 +216,8 @@ pub enum Origin {
 pub enum Emit {
     /// One key, when the function says so.
     One(fn(&Config) -> Option<SettingValue>),
+    /// One key that depends on how the target gets the relay.
+    OneFor(fn(&Subject) -> Option<SettingValue>),
     /// `PREFIX.KEY` for each pair (the key column holds the prefix with a trailing `.`).
     Prefixed(fn(&Config) -> Vec<(String, SettingValue)>),
     /// Never emitted by amlc (pass-through keys, for extraSettings).
@@ -136,60 +268,6 @@ fn internal_lb(c: &Config) -> bool {
     c.inference.enabled
         && c.inference.internal_load_balancer
         && c.inference.router_service_type != ServiceType::NodePort
-}
-
-/// The cluster's resource id: `Microsoft.ContainerService/managedClusters` for AKS,
-/// `Microsoft.Kubernetes/connectedClusters` for Arc-connected types (facts sheet).
-pub fn cluster_id_expr(c: &Config) -> String {
-    let rtype = if c.cluster.cluster_type.is_arc_connected() {
-        "Microsoft.Kubernetes/connectedClusters"
-    } else {
-        "Microsoft.ContainerService/managedClusters"
-    };
-    format!(
-        "resourceId({}, '{rtype}', {})",
-        p(param::CLUSTER_RESOURCE_GROUP),
-        p(param::CLUSTER_NAME)
-    )
-}
-
-/// API versions the CLI reads the cluster with (azure-cli-extensions k8s-extension
-/// consts.py, `MANAGED_CLUSTER_API_VERSION`, `CONNECTED_CLUSTER_API_VERSION`).
-pub const MANAGED_CLUSTER_API_VERSION: &str = "2022-11-01";
-pub const CONNECTED_CLUSTER_API_VERSION: &str = "2021-10-01";
-
-/// The cluster resource's own region, lower-cased, as the CLI reads it
-/// (`resources.get_by_id(cluster).location.lower()`): not the resource group's, which may
-/// differ (facts sheet, "The CLI, measured").
-pub fn region_expr(c: &Config) -> String {
-    let api = if c.cluster.cluster_type.is_arc_connected() {
-        CONNECTED_CLUSTER_API_VERSION
-    } else {
-        MANAGED_CLUSTER_API_VERSION
-    };
-    format!(
-        "toLower(reference({}, '{api}', 'Full').location)",
-        cluster_id_expr(c)
-    )
-}
-
-/// The hybrid connection's resource id (named after the cluster, as the CLI names it).
-pub fn hybrid_connection_id_expr() -> String {
-    format!(
-        "resourceId('Microsoft.Relay/namespaces/hybridConnections', {}, {})",
-        p(param::RELAY_NAMESPACE_NAME),
-        p(param::CLUSTER_NAME)
-    )
-}
-
-/// The `azureml_rw` rule's resource id.
-pub fn relay_rule_id_expr() -> String {
-    format!(
-        "resourceId('Microsoft.Relay/namespaces/hybridConnections/authorizationRules', {}, {}, '{}')",
-        p(param::RELAY_NAMESPACE_NAME),
-        p(param::CLUSTER_NAME),
-        RELAY_RULE
-    )
 }
 
 /// The authorization rule the CLI creates on the hybrid connection (`RELAY_HC_AUTH_NAME`).
@@ -309,37 +387,37 @@ pub const ROWS: &[Row] = &[
     Row {
         key: "cluster_name",
         origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
-        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        emit: Emit::One(|_| Some(fact(Fact::ClusterId))),
         source: "rules table, cluster identity",
     },
     Row {
         key: "clusterId",
         origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
-        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        emit: Emit::One(|_| Some(fact(Fact::ClusterId))),
         source: "rules table, cluster identity (CLI reference_mapping of cluster_name)",
     },
     Row {
         key: "prometheus.prometheusSpec.externalLabels.cluster_name",
         origin: Origin::Derived("the cluster resource id (cluster.name, cluster.resourceGroup)"),
-        emit: Emit::One(|c| Some(expr(cluster_id_expr(c)))),
+        emit: Emit::One(|_| Some(fact(Fact::ClusterId))),
         source: "rules table, cluster identity (CLI reference_mapping of cluster_name)",
     },
     Row {
         key: "cluster_name_friendly",
         origin: Origin::Derived("cluster.name"),
-        emit: Emit::One(|_| Some(expr(p(param::CLUSTER_NAME)))),
+        emit: Emit::One(|_| Some(fact(Fact::ClusterName))),
         source: "rules table, cluster identity",
     },
     Row {
         key: "location",
         origin: Origin::Derived("the cluster resource's region"),
-        emit: Emit::One(|c| Some(expr(region_expr(c)))),
+        emit: Emit::One(|_| Some(fact(Fact::Region))),
         source: "rules table, location",
     },
     Row {
         key: "jobSchedulerLocation",
         origin: Origin::Derived("the cluster resource's region"),
-        emit: Emit::One(|c| Some(expr(region_expr(c)))),
+        emit: Emit::One(|_| Some(fact(Fact::Region))),
         source: "rules table, location",
     },
     Row {
@@ -347,12 +425,7 @@ pub const ROWS: &[Row] = &[
         origin: Origin::Derived("the cluster resource's region"),
         // `<region>.cloudapp.azure.com`, not the bare region of the official sample (a known
         // defect, facts sheet).
-        emit: Emit::One(|c| {
-            Some(expr(format!(
-                "concat({}, '.cloudapp.azure.com')",
-                region_expr(c)
-            )))
-        }),
+        emit: Emit::One(|_| Some(fact(Fact::Domain))),
         source: "rules table, location",
     },
     Row {
@@ -422,14 +495,14 @@ pub const ROWS: &[Row] = &[
     },
     Row {
         key: "relayserver.hybridConnectionResourceID",
-        origin: Origin::Derived("the relay resources of this template (arm.relayConnectionSecret)"),
-        emit: Emit::One(|c| creates_relay(c).then(|| expr(hybrid_connection_id_expr()))),
+        origin: Origin::Derived("the relay amlc creates (arm.relayConnectionSecret)"),
+        emit: Emit::OneFor(|s| s.creates_relay.then(|| fact(Fact::HybridConnectionId))),
         source: "rules table, Arc relay",
     },
     Row {
         key: "relayserver.hybridConnectionName",
-        origin: Origin::Derived("the relay resources of this template (arm.relayConnectionSecret)"),
-        emit: Emit::One(|c| creates_relay(c).then(|| expr(p(param::CLUSTER_NAME)))),
+        origin: Origin::Derived("the relay amlc creates (arm.relayConnectionSecret)"),
+        emit: Emit::OneFor(|s| s.creates_relay.then(|| fact(Fact::HybridConnectionName))),
         source: "rules table, Arc relay: named after the cluster",
     },
     // --- known to the extension and the CLI, no amlc field: extraSettings may set them
@@ -459,36 +532,32 @@ pub const ROWS: &[Row] = &[
     },
 ];
 
-/// configurationProtectedSettings. Every value is a parameter or a `listKeys` expression:
-/// key material never enters an amlc output.
+/// configurationProtectedSettings. Every value is a [`Fact`] supplied at install time: key
+/// material never enters an amlc output.
 pub const PROTECTED_ROWS: &[Row] = &[
     Row {
         key: "scoringFe.sslCert",
         origin: Origin::Protected("inference.ssl.certFile"),
-        emit: Emit::One(|c| tls_files(c).then(|| expr(p(param::SSL_CERT)))),
+        emit: Emit::One(|c| tls_files(c).then(|| fact(Fact::SslCertBase64))),
         source: "rules table, TLS files: base64 of the certificate PEM",
     },
     Row {
         key: "scoringFe.sslKey",
         origin: Origin::Protected("inference.ssl.keyFile"),
-        emit: Emit::One(|c| tls_files(c).then(|| expr(p(param::SSL_KEY)))),
+        emit: Emit::One(|c| tls_files(c).then(|| fact(Fact::SslKeyBase64))),
         source: "rules table, TLS files: base64 of the key PEM",
     },
     Row {
         key: "relayServerConnectionString",
-        origin: Origin::Protected(
-            "the relay resources of this template (arm.relayConnectionSecret)",
-        ),
-        emit: Emit::One(relay_connection_string),
+        origin: Origin::Protected("the relay amlc creates (arm.relayConnectionSecret)"),
+        emit: Emit::One(|c| uses_relay(c).then(|| fact(Fact::RelayConnectionString))),
         source: "rules table, Arc relay",
     },
     Row {
         key: "relayserver.relayConnectionString",
-        origin: Origin::Protected(
-            "the relay resources of this template (arm.relayConnectionSecret)",
-        ),
+        origin: Origin::Protected("the relay amlc creates (arm.relayConnectionSecret)"),
         // The CLI's reference_mapping copies relayServerConnectionString here.
-        emit: Emit::One(relay_connection_string),
+        emit: Emit::One(|c| uses_relay(c).then(|| fact(Fact::RelayConnectionString))),
         source: "rules table, Arc relay (copied by the CLI)",
     },
     Row {
@@ -505,27 +574,18 @@ pub const PROTECTED_ROWS: &[Row] = &[
     },
 ];
 
-fn relay_connection_string(c: &Config) -> Option<SettingValue> {
-    if !uses_relay(c) {
-        return None;
-    }
-    Some(if c.arm.relay_connection_secret {
-        expr(p(param::RELAY_CONNECTION_STRING))
-    } else {
-        expr(format!(
-            "listKeys({}, '{}').primaryConnectionString",
-            relay_rule_id_expr(),
-            super::RELAY_API_VERSION
-        ))
-    })
-}
-
-fn walk(rows: &[Row], config: &Config) -> BTreeMap<String, SettingValue> {
+fn walk(rows: &[Row], subject: &Subject) -> BTreeMap<String, SettingValue> {
+    let config = subject.config;
     let mut out = BTreeMap::new();
     for row in rows {
         match row.emit {
             Emit::One(f) => {
                 if let Some(v) = f(config) {
+                    out.insert(row.key.to_owned(), v);
+                }
+            }
+            Emit::OneFor(f) => {
+                if let Some(v) = f(subject) {
                     out.insert(row.key.to_owned(), v);
                 }
             }
@@ -540,20 +600,20 @@ fn walk(rows: &[Row], config: &Config) -> BTreeMap<String, SettingValue> {
     out
 }
 
-/// `configurationSettings` for a config: every row that applies, plus `arm.extraSettings`
-/// (validated by [`check_extra_settings`] before a template is made).
-pub fn settings(config: &Config) -> BTreeMap<String, SettingValue> {
-    let mut out = walk(ROWS, config);
-    for (k, v) in &config.arm.extra_settings {
+/// `configurationSettings`: every row that applies, plus `arm.extraSettings` (validated by
+/// [`check_extra_settings`] before any target is made).
+pub fn settings(subject: &Subject) -> BTreeMap<String, SettingValue> {
+    let mut out = walk(ROWS, subject);
+    for (k, v) in &subject.config.arm.extra_settings {
         out.entry(k.clone())
             .or_insert_with(|| SettingValue::lit(v.as_str()));
     }
     out
 }
 
-/// `configurationProtectedSettings` for a config (expressions only; never key material).
-pub fn protected_settings(config: &Config) -> BTreeMap<String, SettingValue> {
-    walk(PROTECTED_ROWS, config)
+/// `configurationProtectedSettings` (facts only; never key material).
+pub fn protected_settings(subject: &Subject) -> BTreeMap<String, SettingValue> {
+    walk(PROTECTED_ROWS, subject)
 }
 
 /// What a settings map says about the extension, read back with the extension's defaults
@@ -712,6 +772,14 @@ mod tests {
         serde_json::from_value(v).expect("test config")
     }
 
+    fn settings_of(c: &Config) -> BTreeMap<String, SettingValue> {
+        settings(&Subject::creating_relay(c))
+    }
+
+    fn protected_of(c: &Config) -> BTreeMap<String, SettingValue> {
+        protected_settings(&Subject::creating_relay(c))
+    }
+
     const OBSERVED_AKS_KEYS: [&str; 16] = [
         "allowInsecureConnections",
         "clusterId",
@@ -738,7 +806,7 @@ mod tests {
         let c = config(
             "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, name: c, resourceGroup: rg, nodeCount: 1}\ntraining: {enabled: true}\ninference: {enabled: true, routerServiceType: LoadBalancer, allowInsecureConnections: true}\n",
         );
-        let s = settings(&c);
+        let s = settings_of(&c);
         let keys: Vec<&str> = s.keys().map(String::as_str).collect();
         assert_eq!(keys, OBSERVED_AKS_KEYS);
         assert_eq!(s["clusterPurpose"], SettingValue::lit("DevTest"));
@@ -748,7 +816,7 @@ mod tests {
         assert_eq!(s["relayserver.enabled"], SettingValue::lit("false"));
         assert_eq!(s["nginxIngress.enabled"], SettingValue::lit("true"));
         assert_eq!(s["servicebus.enabled"], SettingValue::lit("false"));
-        assert!(protected_settings(&c).is_empty());
+        assert!(protected_of(&c).is_empty());
     }
 
     /// CLI measured: from 3 nodes the CLI sends neither key (the extension's defaults,
@@ -758,7 +826,7 @@ mod tests {
         let c = config(
             "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, nodeCount: 3}\n",
         );
-        let s = settings(&c);
+        let s = settings_of(&c);
         assert!(!s.contains_key("clusterPurpose"));
         assert!(!s.contains_key("inferenceRouterHA"));
         assert_eq!(read_back(&s).router_replicas, 3);
@@ -775,7 +843,7 @@ mod tests {
             let c = config(&format!(
                 "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {{type: aks, nodeCount: {nodes}}}\nprofile: {profile}\n"
             ));
-            let s = settings(&c);
+            let s = settings_of(&c);
             assert_eq!(s["clusterPurpose"], SettingValue::lit(purpose), "{profile}");
             assert_eq!(s["inferenceRouterHA"], SettingValue::lit(ha), "{profile}");
         }
@@ -787,57 +855,45 @@ mod tests {
         let base = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\n";
         let ssl = "ssl: {cname: ml.contoso.com, secretName: tls}";
         let unwritten = config(&format!("{base}inference: {{enabled: true, {ssl}}}\n"));
-        assert!(!settings(&unwritten).contains_key("allowInsecureConnections"));
+        assert!(!settings_of(&unwritten).contains_key("allowInsecureConnections"));
         let written = config(&format!(
             "{base}inference: {{enabled: true, allowInsecureConnections: false, {ssl}}}\n"
         ));
         assert_eq!(
-            settings(&written)["allowInsecureConnections"],
+            settings_of(&written)["allowInsecureConnections"],
             SettingValue::lit("False")
         );
     }
 
-    /// CLI measured: the region is the cluster resource's own, read from the cluster (with
-    /// the API version the CLI reads it with), not the resource group's.
+    /// The cluster-dependent keys are facts every target renders its own way.
     #[test]
-    fn the_region_is_read_from_the_cluster_resource() {
-        for (ty, rtype, api) in [
-            (
-                "aks",
-                "Microsoft.ContainerService/managedClusters",
-                "2022-11-01",
-            ),
-            (
-                "arc",
-                "Microsoft.Kubernetes/connectedClusters",
-                "2021-10-01",
-            ),
+    fn cluster_identity_and_region_are_facts() {
+        let c = config("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\n");
+        let s = settings_of(&c);
+        for (key, f) in [
+            ("cluster_name", Fact::ClusterId),
+            ("clusterId", Fact::ClusterId),
+            ("prometheus.prometheusSpec.externalLabels.cluster_name", Fact::ClusterId),
+            ("cluster_name_friendly", Fact::ClusterName),
+            ("location", Fact::Region),
+            ("jobSchedulerLocation", Fact::Region),
+            ("domain", Fact::Domain),
         ] {
-            let c = config(&format!(
-                "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {{type: {ty}}}\n"
-            ));
-            let want = format!(
-                "[toLower(reference(resourceId(parameters('clusterResourceGroup'), '{rtype}', parameters('clusterName')), '{api}', 'Full').location)]"
-            );
-            let s = settings(&c);
-            assert_eq!(s["location"].to_arm_string(), want);
-            assert_eq!(s["jobSchedulerLocation"].to_arm_string(), want);
-            assert!(!s["domain"].to_arm_string().contains("resourceGroup()"));
+            assert_eq!(s[key], SettingValue::Fact(f), "{key}");
         }
     }
 
     #[test]
     fn arc_uses_the_relay_and_no_nginx() {
         let c = config("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: arc}\n");
-        let s = settings(&c);
+        let s = settings_of(&c);
         assert_eq!(s["relayserver.enabled"], SettingValue::lit("true"));
         assert_eq!(s["nginxIngress.enabled"], SettingValue::lit("false"));
         assert!(s.contains_key("relayserver.hybridConnectionResourceID"));
-        let ps = protected_settings(&c);
-        assert!(
-            ps["relayServerConnectionString"]
-                .to_arm_string()
-                .starts_with("[listKeys(")
+        let ps = protected_of(&c);
+        assert_eq!(
+            ps["relayServerConnectionString"],
+            SettingValue::Fact(Fact::RelayConnectionString)
         );
         assert_eq!(
             ps["relayServerConnectionString"],
@@ -850,13 +906,23 @@ mod tests {
         let c = config(
             "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: ocp}\narm: {relayConnectionSecret: true}\n",
         );
-        let s = settings(&c);
+        let s = settings_of(&c);
         assert!(!s.contains_key("relayserver.hybridConnectionResourceID"));
         assert_eq!(s["openshift"], SettingValue::lit("true"));
-        assert_eq!(
-            protected_settings(&c)["relayServerConnectionString"].to_arm_string(),
-            "[parameters('relayConnectionString')]"
-        );
+        assert!(protected_of(&c).contains_key("relayServerConnectionString"));
+    }
+
+    /// A target that cannot create the relay gets the connection string, never the
+    /// hybrid connection's id or name (what the CLI sends when given a connection string).
+    #[test]
+    fn a_given_relay_sends_no_hybrid_connection() {
+        let c = config("apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: arc}\n");
+        let given = Subject::given_relay(&c);
+        let s = settings(&given);
+        assert!(!s.contains_key("relayserver.hybridConnectionResourceID"));
+        assert!(!s.contains_key("relayserver.hybridConnectionName"));
+        assert_eq!(s["relayserver.enabled"], SettingValue::lit("true"));
+        assert!(protected_settings(&given).contains_key("relayserver.relayConnectionString"));
     }
 
     #[test]
@@ -865,18 +931,8 @@ mod tests {
             "apiVersion: amlc/v1\nkind: ExtensionConfig\nextension: {version: '1.0.37'}\ncluster: {type: aks}\n",
         );
         assert_eq!(
-            settings(&c)["relayserver.enabled"],
+            settings_of(&c)["relayserver.enabled"],
             SettingValue::lit("true")
-        );
-    }
-
-    #[test]
-    fn literals_starting_with_a_bracket_are_escaped() {
-        assert_eq!(SettingValue::lit("[x]").to_arm_string(), "[[x]");
-        assert_eq!(SettingValue::lit("x").to_arm_string(), "x");
-        assert_eq!(
-            SettingValue::Expression("parameters('a')".into()).to_arm_string(),
-            "[parameters('a')]"
         );
     }
 
