@@ -94,6 +94,27 @@ fn man_renders_a_roff_page() {
     assert!(stdout.contains("build") && stdout.contains("completions"));
 }
 
+/// Every page amlc(1) names in its list of subcommands is one `amlc man SUBCOMMAND` prints.
+#[test]
+fn every_subcommand_page_amlc_1_names_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, main, _) = run(dir.path(), &["man"]);
+    let named: Vec<&str> = main
+        .lines()
+        .filter_map(|l| l.strip_prefix("amlc\\-")?.strip_suffix("(1)"))
+        .collect();
+    assert!(named.len() >= 10, "{named:?}");
+    for sub in named {
+        let (code, page, stderr) = run(dir.path(), &["man", sub]);
+        assert_eq!(code, 0, "{sub}: {stderr}");
+        assert!(
+            page.contains(&format!(".TH amlc-{sub} 1")),
+            "amlc-{sub}(1): {}",
+            &page[..page.len().min(300)]
+        );
+    }
+}
+
 #[test]
 fn version_lists_the_known_extension_releases() {
     let dir = tempfile::tempdir().unwrap();

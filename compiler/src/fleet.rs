@@ -20,6 +20,13 @@ pub fn is_glob(pattern: &str) -> bool {
 /// The files each pattern names, in order; a pattern without wildcards is taken as is (a
 /// missing file is reported when it is read). A glob that matches nothing is an error.
 pub fn expand(patterns: &[String]) -> Result<Vec<PathBuf>, Diagnostic> {
+    if patterns.len() > 1 && patterns.iter().any(|p| p == "-") {
+        return Err(Diagnostic::error(
+            "amlc::cli::stdin-in-a-fleet",
+            "-c - (the config on stdin) cannot be combined with other configs",
+        )
+        .with_help("build the stdin config on its own, or save it to a file"));
+    }
     let mut out: Vec<PathBuf> = Vec::new();
     for pattern in patterns {
         if !is_glob(pattern) {

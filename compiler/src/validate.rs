@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 use crate::config::Config;
 use crate::diagnostic::{self, Diagnostic, Source};
 use crate::source::{self, Document};
@@ -92,6 +94,12 @@ pub fn validate(source: &Source, host: &dyn Host) -> Result<Validated, Vec<Diagn
     let document = source::parse(source)?;
     let mut diagnostics = schema::check(&document);
     if diagnostic::has_errors(&diagnostics) {
+        // Every problem at once: the rules still judge what the schema accepted.
+        diagnostics.extend(rules_on_what_the_schema_accepted(
+            &document,
+            &diagnostics,
+            host,
+        ));
         diagnostic::sort(&mut diagnostics);
         return Err(diagnostics);
     }
@@ -123,6 +131,83 @@ pub fn validate(source: &Source, host: &dyn Host) -> Result<Validated, Vec<Diagn
         warnings: diagnostics,
         tls: outcome.tls,
     })
+}
+
+/// The rules' findings on a config with the parts the schema refused taken out (so their
+/// defaults stand in), leaving out findings about those parts; nothing when what is left
+/// is no config at all. An element of a list the schema refused takes its whole list out,
+/// so the positions of the rest do not shift under the rules' locations.
+fn rules_on_what_the_schema_accepted(
+    document: &Document,
+    schema_errors: &[Diagnostic],
+    host: &dyn Host,
+) -> Vec<Diagnostic> {
+    let mut value = document.value.clone();
+    let mut removed: Vec<String> = Vec::new();
+    for d in schema_errors.iter().filter(|d| d.is_error()) {
+        let Some(path) = &d.path else {
+            return Vec::new();
+        };
+        let pointer = outside_lists(&value, path);
+        if pointer.is_empty() {
+            return Vec::new();
+        }
+        remove(&mut value, &pointer);
+        removed.push(pointer);
+    }
+    let Ok(config) = serde_json::from_value::<Config>(value) else {
+        return Vec::new();
+    };
+    // A finding about a part taken out, or about its siblings (a rule that weighs the part
+    // against the fields beside it would judge its default, not what was written).
+    let parent = |p: &str| {
+        p.rsplit_once('/')
+            .map_or(String::new(), |(a, _)| a.to_owned())
+    };
+    let about_removed = |d: &Diagnostic| {
+        d.path.as_deref().is_some_and(|p| {
+            removed.iter().any(|r| {
+                p == r
+                    || p.starts_with(&format!("{r}/"))
+                    || r.starts_with(&format!("{p}/"))
+                    || (!parent(r).is_empty() && parent(p) == parent(r))
+            })
+        })
+    };
+    rules::check(&config, document, host)
+        .diagnostics
+        .into_iter()
+        .filter(|d| !about_removed(d))
+        .collect()
+}
+
+/// The pointer cut at the first list it passes through.
+fn outside_lists(value: &Value, pointer: &str) -> String {
+    let mut at = value;
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        if at.is_array() {
+            return out;
+        }
+        out.push('/');
+        out.push_str(segment);
+        let key = segment.replace("~1", "/").replace("~0", "~");
+        match at.get(&key) {
+            Some(next) => at = next,
+            None => return out,
+        }
+    }
+    out
+}
+
+fn remove(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    if let Some(map) = value.pointer_mut(parent).and_then(Value::as_object_mut) {
+        map.remove(&key);
+    }
 }
 
 /// The embedded default config: what `amlc build` compiles in an empty folder.

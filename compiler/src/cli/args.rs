@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// validates it and compiles it into Kubernetes YAML, an ARM template, a resource plan
 /// and node taints, and diffs the result against a previous render or a live cluster.
 #[derive(Debug, Parser)]
-#[command(name = "amlc", version = amlc::version_text(), propagate_version = true, max_term_width = 100)]
+// No `help` subcommand: `amlc SUBCOMMAND --help` says the same, and every page amlc(1)
+// lists exists (`amlc man SUBCOMMAND`).
+#[command(name = "amlc", version = amlc::version_text(), propagate_version = true, max_term_width = 100, disable_help_subcommand = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,8 +38,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Print the man page (roff), e.g. `amlc man > /usr/local/share/man/man1/amlc.1`.
-    Man,
+    /// Print a man page (roff): `amlc man > amlc.1`, `amlc man build > amlc-build.1`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,8 +100,8 @@ pub struct ValidateArgs {
     /// Config file. Default: ./amlc.yaml.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// How to print diagnostics.
-    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
+    /// How to print diagnostics (`--output` is an older spelling).
+    #[arg(long = "format", visible_alias = "output", value_enum, default_value_t = DiagnosticsFormat::Text)]
     pub output: DiagnosticsFormat,
 }
 
@@ -114,7 +116,8 @@ pub struct PlanArgs {
     /// Config file. Default: ./amlc.yaml, else the embedded default config.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    /// How to print the plan (`--output` is accepted too).
+    #[arg(long, visible_alias = "output", value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
     /// Online deployments to plan for (each adds an identity sidecar).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -156,7 +159,8 @@ pub struct DiffArgs {
     /// Ignore rules (JSON Pointer paths with a target selector), added to the config's diff.ignore.
     #[arg(long, value_name = "FILE")]
     pub ignore: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    /// How to print the diff (`--output` is an older spelling).
+    #[arg(long = "format", visible_alias = "output", value_enum, default_value_t = DiffFormat::Text)]
     pub output: DiffFormat,
 }
 
@@ -175,8 +179,8 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "S", default_value_t = 30)]
     pub timeout: u64,
     /// How to print the findings: text grouped by severity, or a JSON list of
-    /// {code, severity, object, message, help}.
-    #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Text)]
+    /// {code, severity, object, message, help} (`--output` is accepted too).
+    #[arg(long = "format", visible_alias = "output", value_enum, default_value_t = DiagnosticsFormat::Text)]
     pub output: DiagnosticsFormat,
 }
 
@@ -206,6 +210,14 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (the page amlc(1) names as amlc-SUBCOMMAND(1)).
+    /// Default: amlc(1).
+    #[arg(value_name = "SUBCOMMAND", value_parser = ["build", "validate", "plan", "diff", "schema", "taints", "doctor", "init", "completions", "man"])]
+    pub subcommand: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// bash, zsh, fish or powershell.
     #[arg(value_parser = ["bash", "zsh", "fish", "powershell"])]
@@ -232,6 +244,26 @@ mod tests {
                 panic!("validate expected")
             };
             assert_eq!(v.config.unwrap(), PathBuf::from("x.yaml"));
+        }
+    }
+
+    /// Formats are `--format` everywhere; the older `--output` spelling still works where
+    /// it named a format (`-o/--output` of build is a path).
+    #[test]
+    fn formats_take_both_spellings() {
+        for argv in [
+            ["amlc", "validate", "--format", "json"],
+            ["amlc", "validate", "--output", "json"],
+        ] {
+            let Command::Validate(v) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("validate expected")
+            };
+            assert_eq!(v.output, DiagnosticsFormat::Json);
+        }
+        for flag in ["--format", "--output"] {
+            assert!(Cli::try_parse_from(["amlc", "plan", flag, "json"]).is_ok());
+            assert!(Cli::try_parse_from(["amlc", "doctor", flag, "json"]).is_ok());
+            assert!(Cli::try_parse_from(["amlc", "diff", "--cluster", flag, "markdown"]).is_ok());
         }
     }
 

@@ -236,11 +236,18 @@ fn compile(
         Ok(mut build) => {
             let compiled = Compiled {
                 output: Some(output(&build, target, phase)),
-                // Validation warnings, then the GitOps lints of the rendered objects.
+                // Validation warnings, then the GitOps lints of the rendered objects, which
+                // name the config they came from (in a fleet, one of many).
                 diagnostics: validated
                     .warnings
                     .into_iter()
-                    .chain(std::mem::take(&mut build.warnings))
+                    .chain(std::mem::take(&mut build.warnings).into_iter().map(|d| {
+                        if d.location().is_some() {
+                            d
+                        } else {
+                            d.in_source(&validated.document.source)
+                        }
+                    }))
                     .collect(),
                 create_first: std::mem::take(&mut build.create_first),
             };

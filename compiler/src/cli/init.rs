@@ -57,9 +57,23 @@ pub fn completions(args: &CompletionsArgs) -> ExitStatus {
     ExitStatus::Success
 }
 
-/// The man page (roff) that `amlc man` prints.
-pub fn man_page() -> Result<String, std::io::Error> {
+/// The man page (roff) that `amlc man [SUBCOMMAND]` prints: amlc(1), or amlc-SUBCOMMAND(1),
+/// the pages amlc(1)'s SEE ALSO names.
+pub fn man_page(subcommand: Option<&str>) -> Result<String, std::io::Error> {
+    let root = Cli::command();
+    let command = match subcommand {
+        None => root,
+        Some(name) => {
+            let Some(sub) = root.find_subcommand(name).cloned() else {
+                return Err(std::io::Error::other(format!("no subcommand {name}")));
+            };
+            // The page's name, and its usage line, as amlc(1) refers to it.
+            sub.name(format!("amlc-{name}"))
+                .bin_name(format!("amlc {name}"))
+                .version(root.get_version().map(str::to_owned).unwrap_or_default())
+        }
+    };
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    clap_mangen::Man::new(command).render(&mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }

@@ -12,6 +12,12 @@ use super::ExitStatus;
 /// The config file used when no `-c` is given.
 pub const DEFAULT_CONFIG_FILE: &str = "amlc.yaml";
 
+/// The config files looked for, in order, when no `-c` is given (DESIGN.md, "Fleets").
+pub const DEFAULT_CONFIG_FILES: [&str; 2] = ["amlc.yaml", "amlc.yml"];
+
+/// `-c -`: the config comes from standard input.
+pub const STDIN: &str = "-";
+
 /// Whether to colour output on a stream: only on a terminal, never with NO_COLOR.
 pub fn use_color(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -118,29 +124,67 @@ pub fn config_dir(path: &Path) -> PathBuf {
 /// Which config a single-config command uses.
 pub enum ConfigChoice {
     File(PathBuf),
+    /// `-c -`.
+    Stdin,
     Embedded,
 }
 
-/// `-c FILE`, else ./amlc.yaml, else (when allowed) the embedded default.
+/// `-c FILE` (`-` for stdin), else ./amlc.yaml or ./amlc.yml, else (when allowed) the
+/// embedded default, which is announced on stderr: a CI job or an Argo CD plugin run in the
+/// wrong folder must not render the default cluster in silence.
 pub fn choose_config(
     given: Option<&Path>,
     allow_embedded: bool,
 ) -> Result<ConfigChoice, Diagnostic> {
     if let Some(p) = given {
+        if p == Path::new(STDIN) {
+            return Ok(ConfigChoice::Stdin);
+        }
         return Ok(ConfigChoice::File(p.to_path_buf()));
     }
-    let default = PathBuf::from(DEFAULT_CONFIG_FILE);
-    if default.exists() || !allow_embedded {
-        if !default.exists() {
-            return Err(Diagnostic::error(
-                "amlc::io::no-config",
-                format!("no config: there is no ./{DEFAULT_CONFIG_FILE} and no -c FILE was given"),
-            )
-            .with_help("pass a config with -c FILE, or write one with `amlc init`"));
+    let present: Vec<&str> = DEFAULT_CONFIG_FILES
+        .into_iter()
+        .filter(|f| Path::new(f).is_file())
+        .collect();
+    match present.as_slice() {
+        [one] => Ok(ConfigChoice::File(PathBuf::from(one))),
+        [_, _] => Err(Diagnostic::error(
+            "amlc::io::two-configs",
+            "both ./amlc.yaml and ./amlc.yml are here; amlc will not guess which one is meant",
+        )
+        .with_help("remove one of them, or pass the one to use with -c FILE")),
+        _ if allow_embedded => {
+            eprintln!(
+                "note: no ./amlc.yaml or ./amlc.yml here, so this is the embedded default config (AKS, training and inference); pass -c FILE, or write a config with `amlc init`"
+            );
+            Ok(ConfigChoice::Embedded)
         }
-        return Ok(ConfigChoice::File(default));
+        _ => Err(Diagnostic::error(
+            "amlc::io::no-config",
+            "no config: there is no ./amlc.yaml or ./amlc.yml and no -c FILE was given",
+        )
+        .with_help(
+            "pass a config with -c FILE (or -c - for stdin), or write one with `amlc init`",
+        )),
     }
-    Ok(ConfigChoice::Embedded)
+}
+
+/// Reads a config from standard input, named `<stdin>` in diagnostics.
+fn read_stdin() -> Result<Source, Diagnostic> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    // One byte over the limit is enough to refuse it.
+    std::io::stdin()
+        .lock()
+        .take(amlc::source::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Diagnostic::error(
+                "amlc::io::unreadable",
+                format!("cannot read the config from stdin: {}", io_reason(&e)),
+            )
+        })?;
+    amlc::source::decode("<stdin>", bytes)
 }
 
 /// Reads and validates the chosen config. On failure the diagnostics are printed and
@@ -171,6 +215,14 @@ pub fn validate_config(
                 let source = read_source(&path).map_err(|d| vec![d])?;
                 let host = FsHost {
                     base: config_dir(&path),
+                };
+                validate::validate(&source, &host)
+            }
+            ConfigChoice::Stdin => {
+                let source = read_stdin().map_err(|d| vec![d])?;
+                // Files a config names resolve against the current folder.
+                let host = FsHost {
+                    base: PathBuf::from("."),
                 };
                 validate::validate(&source, &host)
             }
@@ -228,9 +280,16 @@ pub fn write_atomic_with(
         .with_help("check that the folder exists and is writable; nothing was changed")
     };
     // Dropping the temporary file on any error below deletes it.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(".tmp")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX).suffix(".tmp");
+    // Opened with 0666 less the umask, like any file a tool writes (tempfile's own 0600
+    // would survive the rename).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
         .tempfile_in(&dir)
         .map_err(|e| fail("cannot create a temporary file", &e))?;
     write(tmp.as_file_mut(), parts).map_err(|e| fail("write failed", &e))?;

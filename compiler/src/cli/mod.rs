@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Doctor(a) => doctor::run(&a),
         Command::Init(a) => init::run(&a),
         Command::Completions(a) => init::completions(&a),
-        Command::Man => match init::man_page() {
+        Command::Man(a) => match init::man_page(a.subcommand.as_deref()) {
             Ok(page) => {
                 io::print_stdout(&page);
                 ExitStatus::Success

@@ -1,11 +1,10 @@
 //! `amlc validate`: schema and rules only.
 
 use amlc::diagnostic::{self, Diagnostic};
-use amlc::validate::validate;
 
 use super::ExitStatus;
 use super::args::{DiagnosticsFormat, ValidateArgs};
-use super::io::{self, ConfigChoice, FsHost};
+use super::io;
 
 pub fn run(args: &ValidateArgs) -> ExitStatus {
     let diagnostics = match check(args) {
@@ -27,14 +26,5 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
 }
 
 fn check(args: &ValidateArgs) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
-    let ConfigChoice::File(path) =
-        io::choose_config(args.config.as_deref(), false).map_err(|d| vec![d])?
-    else {
-        unreachable!("choose_config without the embedded default returns a file")
-    };
-    let source = io::read_source(&path).map_err(|d| vec![d])?;
-    let host = FsHost {
-        base: io::config_dir(&path),
-    };
-    validate(&source, &host).map(|v| v.warnings)
+    io::validate_config(args.config.as_deref(), false).map(|v| v.warnings)
 }

@@ -190,7 +190,49 @@ fn mark_unread(side: &mut Side, p: &KindPlan) {
     }
 }
 
+/// A kubeconfig that is not there, said plainly: the client library's own message nests
+/// every way it tried (in-cluster, then the file) in parentheses.
+fn missing_kubeconfig(opts: &LiveOptions) -> Option<Unreachable> {
+    if let Some(path) = &opts.kubeconfig {
+        return (!path.is_file()).then(|| {
+            Unreachable(format!(
+                "cannot load the kubeconfig: {} is not a file (--kubeconfig)",
+                path.display()
+            ))
+        });
+    }
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let from_env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+    let paths: Vec<PathBuf> = match &from_env {
+        Some(list) => std::env::split_paths(list).collect(),
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".kube/config"))
+            .into_iter()
+            .collect(),
+    };
+    if in_cluster || paths.iter().any(|p| p.is_file()) {
+        return None;
+    }
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let source = if from_env.is_some() {
+        "KUBECONFIG names"
+    } else {
+        "the default kubeconfig is"
+    };
+    Some(Unreachable(format!(
+        "no kubeconfig: {source} {}, which does not exist, and this is not a pod inside a cluster; pass --kubeconfig FILE or set KUBECONFIG",
+        if shown.is_empty() {
+            "nothing".to_owned()
+        } else {
+            shown.join(", ")
+        }
+    )))
+}
+
 pub(crate) async fn connect(opts: &LiveOptions) -> Result<kube::Client, Unreachable> {
+    if let Some(missing) = missing_kubeconfig(opts) {
+        return Err(missing);
+    }
     let options = KubeConfigOptions {
         context: opts.context.clone(),
         cluster: None,
@@ -242,7 +284,16 @@ pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
         }
         current = err.source();
     }
-    parts.join(": ")
+    tidy(&parts.join(": "))
+}
+
+/// Quotes as a person writes them, and no parenthesis left open by a cut message.
+fn tidy(text: &str) -> String {
+    let text = text.replace("'\"", "'").replace("\"'", "'");
+    if text.matches('(').count() == text.matches(')').count() {
+        return text;
+    }
+    text.replace(['(', ')'], "")
 }
 
 /// The rendered objects grouped by apiVersion and kind, with their namespaces and names.
