@@ -14,10 +14,20 @@ fn init_writes_a_valid_config_for_every_cluster_type() {
         let (code, stdout, stderr) = run(dir.path(), &["init", "--cluster-type", t, "-o", &file]);
         assert_eq!((code, stdout.as_str()), (0, ""), "{t}: {stderr}");
         let text = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        // The modeline names a schema file that is there, and is amlc's schema.
+        let target = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# yaml-language-server: $schema="))
+            .unwrap_or_else(|| panic!("{t}: no modeline: {text}"));
         assert!(
-            text.starts_with("# yaml-language-server: $schema="),
-            "{t}: {text}"
+            !target.contains("://"),
+            "{t}: the modeline needs the network: {target}"
         );
+        let schema = std::fs::read_to_string(dir.path().join(target))
+            .unwrap_or_else(|e| panic!("{t}: the modeline's {target}: {e}"));
+        let (_, printed, _) = run(dir.path(), &["schema"]);
+        assert_eq!(schema, printed, "{t}");
         assert!(text.contains(&format!("  type: {t}\n")), "{t}");
         let (code, _, stderr) = run(dir.path(), &["validate", "-c", &file]);
         assert_eq!(code, 0, "{t}: amlc validate rejects the starter: {stderr}");

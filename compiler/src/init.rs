@@ -3,8 +3,9 @@
 
 use crate::config::ClusterType;
 
-/// Where editors find the schema; `amlc schema > amlc.schema.json` gives a local copy.
-pub const SCHEMA_URL: &str = "https://amlc.dev/schemas/amlc.schema.json";
+/// The schema file `amlc init` writes beside the config, which the modeline names by a
+/// relative path: editors resolve it against the config's folder, with no network.
+pub const SCHEMA_FILE: &str = "amlc.schema.json";
 
 /// A commented starter config for a cluster type.
 pub fn starter_config(cluster_type: ClusterType) -> String {
@@ -26,7 +27,7 @@ pub fn starter_config(cluster_type: ClusterType) -> String {
         ""
     };
     format!(
-        "# yaml-language-server: $schema={SCHEMA_URL}
+        "# yaml-language-server: $schema=./{SCHEMA_FILE}
 # amlc config: how the Azure Machine Learning extension should look on one cluster.
 # Check it with `amlc validate`, render it with `amlc build`, size it with `amlc plan`.
 {cluster_note}

@@ -32,13 +32,20 @@ pub fn run(args: &InitArgs) -> ExitStatus {
             .with_help("pass --force to replace it, or -o another path (-o - prints it)"),
         );
     }
+    // The schema the modeline names, beside the config: amlc's own file, so it is
+    // refreshed to this release's schema.
+    let schema = io::config_dir(&args.output).join(amlc::init::SCHEMA_FILE);
+    if let Err(d) = io::write_atomic(&schema, amlc::embedded::schema_text()) {
+        return io::fail(d);
+    }
     if let Err(d) = io::write_atomic(&args.output, &text) {
         return io::fail(d);
     }
     eprintln!(
-        "wrote {} ({} cluster); next: amlc validate -c {}",
+        "wrote {} ({} cluster) and {} for editors; next: amlc validate -c {}",
         args.output.display(),
         cluster_type.as_str(),
+        schema.display(),
         args.output.display()
     );
     ExitStatus::Success
