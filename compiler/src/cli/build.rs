@@ -46,6 +46,9 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
             ),
         );
     }
+    if matches!(args.target, Target::Terraform | Target::Aso) {
+        return super::installer::build(args);
+    }
     if args.target == Target::Arm {
         return arm_target(args);
     }
@@ -71,11 +74,20 @@ fn arm_target(args: &BuildArgs) -> ExitStatus {
         Err(d) => return io::fail(d),
     };
     if configs.len() <= 1 {
-        let validated = match io::load(configs.first().map(PathBuf::as_path), true) {
+        let validated = match io::validate_config(configs.first().map(PathBuf::as_path), true) {
             Ok(v) => v,
-            Err(status) => return status,
+            Err(d) => {
+                io::print_diagnostics(&d);
+                return ExitStatus::Invalid;
+            }
         };
-        return super::arm::run(&validated, args.output.as_deref(), args.check);
+        // Warnings only when the target could be built: a missing cluster.name says so
+        // alone, not below every warning of the config.
+        let status = super::arm::run(&validated, args.output.as_deref(), args.check);
+        if status != ExitStatus::Invalid {
+            io::print_diagnostics(&validated.warnings);
+        }
+        return status;
     }
     let Some(dir) = args.output.as_deref() else {
         return io::fail(
@@ -96,8 +108,19 @@ fn arm_target(args: &BuildArgs) -> ExitStatus {
     let mut failed = false;
     for (path, stem) in configs.iter().zip(names) {
         // Keep going so every invalid config is reported in one run.
-        match io::load(Some(path), false).and_then(|v| super::arm::compile(&v)) {
-            Ok(out) => compiled.push((stem, out)),
+        let validated = match io::validate_config(Some(path), false) {
+            Ok(v) => v,
+            Err(d) => {
+                io::print_diagnostics(&d);
+                failed = true;
+                continue;
+            }
+        };
+        match super::arm::compile(&validated) {
+            Ok(out) => {
+                io::print_diagnostics(&validated.warnings);
+                compiled.push((stem, out));
+            }
             Err(_) => failed = true,
         }
     }
