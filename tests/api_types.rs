@@ -8,7 +8,7 @@ use crate::common;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::{apps, batch, core, networking, rbac};
+use k8s_openapi::api::{admissionregistration, apps, batch, core, networking, policy, rbac};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -73,6 +73,14 @@ fn check_builtin(v: &Value) -> Option<Result<(), String>> {
         ("rbac.authorization.k8s.io/v1", "RoleBinding") => round_trip::<rbac::v1::RoleBinding>(v),
         ("networking.k8s.io/v1", "Ingress") => round_trip::<networking::v1::Ingress>(v),
         ("networking.k8s.io/v1", "IngressClass") => round_trip::<networking::v1::IngressClass>(v),
+        ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
+            round_trip::<admissionregistration::v1::MutatingWebhookConfiguration>(v)
+        }
+        ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration") => {
+            round_trip::<admissionregistration::v1::ValidatingWebhookConfiguration>(v)
+        }
+        ("policy/v1", "PodDisruptionBudget") => round_trip::<policy::v1::PodDisruptionBudget>(v),
+        ("networking.k8s.io/v1", "NetworkPolicy") => round_trip::<networking::v1::NetworkPolicy>(v),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => {
             round_trip::<CustomResourceDefinition>(v)
         }

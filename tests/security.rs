@@ -5,7 +5,14 @@
 //!   controls its component's metadata allows, which only node agents (DaemonSets) may do,
 //!   with a reason; and no agent falls below the level it declares;
 //! - pods of components that do not call the API server get no token, and those whose
-//!   program allows it a read-only root filesystem.
+//!   program allows it a read-only root filesystem;
+//! - no ClusterRole may delete nodes, namespaces or persistent volumes, grant `*` outside
+//!   the API groups of the render's own CRDs, or read every Secret of the cluster unless its
+//!   component declares why;
+//! - every workload taken from an upstream project has exactly the probes that project's
+//!   manifest gives it (recorded in its component.yaml with the release and file), and every
+//!   webhook configuration names a rendered Service whose pods serve with a certificate that
+//!   a caBundle or a rendered Job provides.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,6 +20,7 @@ use crate::common;
 
 use amlc::catalog::{Catalog, ComponentMeta};
 use amlc::soundness::pod_security::{self, Control, Level};
+use amlc::soundness::rbac::{self, Breach};
 use serde_json::Value;
 
 fn catalog() -> &'static Catalog {
@@ -22,7 +30,9 @@ fn catalog() -> &'static Catalog {
 
 /// The metadata of the component that rendered an object (amlc labels every object with it).
 fn component_of(o: &Value) -> Option<(&'static str, &'static ComponentMeta)> {
-    let name = o.pointer("/metadata/labels/app.kubernetes.io~1name")?.as_str()?;
+    let name = o
+        .pointer("/metadata/labels/app.kubernetes.io~1name")?
+        .as_str()?;
     catalog().get(name).map(|c| (c.name.as_str(), &c.meta))
 }
 
@@ -31,8 +41,7 @@ fn golden_renders() -> Vec<(String, Vec<Value>)> {
     common::golden_cases()
         .into_iter()
         .filter(|case| {
-            std::fs::read_to_string(case.join("expected/exit_code"))
-                .is_ok_and(|c| c.trim() == "0")
+            std::fs::read_to_string(case.join("expected/exit_code")).is_ok_and(|c| c.trim() == "0")
         })
         .map(|case| {
             let name = case.file_name().unwrap().to_string_lossy().into_owned();
@@ -93,7 +102,8 @@ fn every_pod_meets_restricted_or_its_components_declared_exception() {
             );
             if level < Level::Restricted {
                 assert_eq!(
-                    o["kind"], "DaemonSet",
+                    o["kind"],
+                    "DaemonSet",
                     "{case}: {} is below restricted and not a node agent",
                     label(o)
                 );
@@ -176,9 +186,14 @@ fn root_filesystems_are_read_only_where_the_program_allows_it() {
             if !meta.pod_security.read_only_root_filesystem {
                 continue;
             }
-            for c in template["spec"]["containers"].as_array().into_iter().flatten() {
+            for c in template["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 assert_eq!(
-                    c["securityContext"]["readOnlyRootFilesystem"], true,
+                    c["securityContext"]["readOnlyRootFilesystem"],
+                    true,
                     "{case}: {} ({component}) container {}",
                     label(o),
                     c["name"]
@@ -210,4 +225,245 @@ fn the_judge_catches_what_a_component_does_not_allow() {
         assert!(failed.contains(&c), "{c} not caught: {failed:?}");
     }
     assert_eq!(pod_security::level_of(&failed), Level::Privileged);
+}
+
+#[test]
+fn cluster_roles_are_least_privilege() {
+    let mut roles = 0;
+    let mut secret_readers = BTreeSet::new();
+    for (case, objects) in golden_renders() {
+        let own = rbac::own_groups(&objects);
+        for o in objects.iter().filter(|o| o["kind"] == "ClusterRole") {
+            let (component, meta) = component_of(o)
+                .unwrap_or_else(|| panic!("{case}: {} has no built-in component", label(o)));
+            for f in rbac::check(o, &own) {
+                match f.breach {
+                    Breach::ReadsSecretsClusterWide => {
+                        assert!(
+                            meta.rbac.cluster_wide_secrets.is_some(),
+                            "{case}: {f} ({component} does not declare why)"
+                        );
+                        secret_readers.insert(component);
+                    }
+                    _ => panic!("{case}: {f}"),
+                }
+            }
+            roles += 1;
+        }
+    }
+    assert!(roles > 100, "only {roles} ClusterRoles judged");
+    assert_eq!(
+        secret_readers,
+        BTreeSet::from(["azureml-ingress-nginx-controller", "prometheus-operator"])
+    );
+}
+
+/// Volcano's three components each get their own role, none of them another's: the
+/// scheduler binds pods, the controllers make them, admission only reads what it checks.
+#[test]
+fn volcano_components_have_their_own_narrower_roles() {
+    let objects = common::expected_objects(&common::root().join("golden/training-only"));
+    let rules = |name: &str| -> Vec<Value> {
+        objects
+            .iter()
+            .find(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["rules"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let grants = |rules: &[Value], resource: &str, verb: &str| {
+        rules.iter().any(|r| {
+            r["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == resource)
+                && r["verbs"].as_array().unwrap().iter().any(|v| v == verb)
+        })
+    };
+    let admission = rules("azureml-volcano-admission");
+    let controllers = rules("azureml-volcano-controllers");
+    let scheduler = rules("azureml-volcano-scheduler");
+    assert_ne!(admission, controllers);
+    assert_ne!(controllers, scheduler);
+    assert!(grants(&scheduler, "pods/binding", "create"));
+    assert!(!grants(&controllers, "pods/binding", "create"));
+    assert!(grants(&controllers, "pods", "create"));
+    assert!(!grants(&admission, "pods", "create"));
+    assert!(grants(
+        &admission,
+        "validatingwebhookconfigurations",
+        "update"
+    ));
+    assert!(!grants(
+        &scheduler,
+        "validatingwebhookconfigurations",
+        "update"
+    ));
+}
+
+/// A probe's handler with named ports resolved against the container's ports.
+fn handler(probe: &Value, container: &Value) -> Value {
+    let mut h = serde_json::Map::new();
+    for kind in ["httpGet", "tcpSocket", "grpc", "exec"] {
+        let Some(v) = probe.get(kind) else { continue };
+        let mut v = v.clone();
+        if let Some(name) = v.get("port").and_then(Value::as_str) {
+            let number = container["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == name)
+                .map(|p| p["containerPort"].clone())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "port {name} is not a port of container {}",
+                        container["name"]
+                    )
+                });
+            v["port"] = number;
+        }
+        if let Some(m) = v.as_object_mut() {
+            // Only what must match the program: the timings and scheme are tuning.
+            m.retain(|k, _| matches!(k.as_str(), "path" | "port" | "command" | "service"));
+        }
+        h.insert(kind.to_owned(), v);
+    }
+    Value::Object(h)
+}
+
+#[test]
+fn upstream_workloads_have_their_upstream_probes_and_azures_have_none() {
+    let mut checked: BTreeSet<&str> = BTreeSet::new();
+    for (case, objects) in golden_renders() {
+        for o in &objects {
+            let (Some(template), Some((component, meta))) = (pod_template(o), component_of(o))
+            else {
+                continue;
+            };
+            for c in template["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let name = c["name"].as_str().unwrap();
+                let want = meta
+                    .upstream
+                    .as_ref()
+                    .and_then(|u| u.probes.get(name))
+                    .cloned()
+                    .unwrap_or_default();
+                for (kind, want) in [
+                    ("livenessProbe", &want.liveness),
+                    ("readinessProbe", &want.readiness),
+                    ("startupProbe", &want.startup),
+                ] {
+                    let got = c.get(kind).map(|p| handler(p, c));
+                    assert_eq!(
+                        got.as_ref(),
+                        want.as_ref(),
+                        "{case}: {} ({component}) container {name} {kind}: {}",
+                        label(o),
+                        meta.upstream.as_ref().map_or_else(
+                            || format!(
+                                "no upstream manifest ({})",
+                                meta.no_probes.as_deref().unwrap_or("?")
+                            ),
+                            |u| format!("upstream {} {}", u.project, u.release)
+                        )
+                    );
+                }
+            }
+            if meta.upstream.is_some() {
+                checked.insert(component);
+            }
+        }
+    }
+    // Every upstream-derived component the design names is rendered by some golden case.
+    for c in [
+        "volcano-admission",
+        "volcano-controllers",
+        "volcano-scheduler",
+        "prometheus-operator",
+        "kube-state-metrics",
+        "azureml-ingress-nginx-controller",
+        "dcgm-exporter",
+        "nvidia-device-plugin",
+        "fluent-bit",
+    ] {
+        assert!(checked.contains(c), "{c} is in no golden case");
+    }
+}
+
+/// The certificate a webhook's pods serve with: a Secret their pods mount, made by a
+/// rendered Job (`amlc/creates`); None when there is none.
+fn certificate_source<'a>(objects: &'a [Value], service: &Value) -> Option<&'a Value> {
+    let ns = service["metadata"]["namespace"].as_str()?;
+    let selector = service["spec"]["selector"].as_object()?;
+    let pods = objects.iter().filter_map(pod_template).filter(|t| {
+        selector
+            .iter()
+            .all(|(k, v)| t["metadata"]["labels"].get(k) == Some(v))
+    });
+    let secrets: BTreeSet<&str> = pods
+        .flat_map(|t| t["spec"]["volumes"].as_array().into_iter().flatten())
+        .filter_map(|v| v.pointer("/secret/secretName").and_then(Value::as_str))
+        .collect();
+    objects.iter().find(|o| {
+        o["kind"] == "Job"
+            && o["metadata"]["namespace"] == ns
+            && o.pointer("/metadata/annotations/amlc~1creates")
+                .and_then(Value::as_str)
+                .is_some_and(|c| {
+                    c.split(',')
+                        .filter_map(|i| i.trim().strip_prefix("Secret/"))
+                        .any(|s| secrets.contains(s))
+                })
+    })
+}
+
+#[test]
+fn every_webhook_names_a_rendered_service_and_has_a_certificate() {
+    let mut webhooks = 0;
+    for (case, objects) in golden_renders() {
+        for o in objects.iter().filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration")
+            )
+        }) {
+            for w in o["webhooks"].as_array().unwrap() {
+                let svc = &w["clientConfig"]["service"];
+                let service = objects
+                    .iter()
+                    .find(|s| {
+                        s["kind"] == "Service"
+                            && s["metadata"]["name"] == svc["name"]
+                            && s["metadata"]["namespace"] == svc["namespace"]
+                    })
+                    .unwrap_or_else(|| panic!("{case}: {} names no rendered Service", label(o)));
+                let port = svc["port"].as_i64().unwrap_or(443);
+                assert!(
+                    service["spec"]["ports"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p["port"] == port),
+                    "{case}: {} port {port}",
+                    label(o)
+                );
+                let ca = w["clientConfig"]["caBundle"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty());
+                assert!(
+                    ca || certificate_source(&objects, service).is_some(),
+                    "{case}: {} has no caBundle and its pods no certificate a rendered Job makes",
+                    label(o)
+                );
+                webhooks += 1;
+            }
+        }
+    }
+    assert!(webhooks >= 6, "only {webhooks} webhooks checked");
 }

@@ -120,6 +120,7 @@ pub fn build_in(
     let env = soundness::environment(config, config_dir);
     let findings = soundness::check(objects.iter().map(Manifest::shape), &env);
     warnings.extend(unsound(&findings));
+    warnings.extend(insecure(objects.iter().map(Manifest::shape), catalog));
     Ok(Build {
         create_first: findings.create_first,
         plan,
@@ -145,6 +146,26 @@ fn unsound(findings: &soundness::Findings) -> Vec<Diagnostic> {
         )
     });
     dangling.chain(stranded).collect()
+}
+
+/// A pod below its component's declared Pod Security level, or a ClusterRole beyond least
+/// privilege (DESIGN.md, "Second round", "Hardened"): the built-in components are tested to
+/// have none; a user's `--components` folder may, and the user should know before applying.
+fn insecure<'a>(
+    objects: impl IntoIterator<Item = &'a serde_json::Value>,
+    catalog: &Catalog,
+) -> Vec<Diagnostic> {
+    soundness::hardening::check(objects, catalog)
+        .into_iter()
+        .map(|f| {
+            let help = if f.code == soundness::hardening::POD_SECURITY {
+                "set it in the template, or declare the exception and why in the component's podSecurity (components/README.md)"
+            } else {
+                "name the resources and verbs the program uses; Secrets in a Role of their namespace, or declare why in the component's rbac.clusterWideSecrets"
+            };
+            Diagnostic::warning(f.code, f.message).with_help(help)
+        })
+        .collect()
 }
 
 fn transform_settings(config: &Config, plan: &Plan, catalog: &Catalog) -> transform::Settings {

@@ -895,6 +895,52 @@ mod tests {
         assert_eq!(count, 21);
     }
 
+    /// Every built-in workload says where its probes come from: an upstream release, or
+    /// why it has none (DESIGN.md, "Second round", "Hardened").
+    #[test]
+    fn every_built_in_workload_states_its_probe_source() {
+        let catalog = Catalog::embedded().unwrap();
+        for c in catalog.components() {
+            let m = &c.meta;
+            match (&m.workload, &m.upstream, &m.no_probes) {
+                (Some(_), Some(u), None) => {
+                    assert!(!u.files.is_empty(), "{}: upstream files", c.name);
+                    assert!(!u.release.is_empty(), "{}: upstream release", c.name);
+                }
+                (Some(_), None, Some(why)) => assert!(why.len() > 20, "{}", c.name),
+                (None, None, None) => {}
+                _ => panic!(
+                    "{}: a workload needs exactly one of upstream, noProbes",
+                    c.name
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_pod_security_exception_must_match_its_level_and_say_why() {
+        let meta = |ps: &str| {
+            Catalog::from_files(
+                "mine",
+                &files(&[("x/component.yaml", &format!("{META}podSecurity: {ps}\n"))]),
+                Origin::User,
+            )
+        };
+        assert!(
+            meta("{level: privileged, allows: [hostPath], why: reads the host's logs}").is_ok()
+        );
+        for bad in [
+            "{allows: [hostPath], why: w}",
+            "{level: baseline, allows: [hostPath], why: w}",
+            "{level: baseline, allows: [runAsNonRoot]}",
+            "{runAsUser: 0}",
+            "{allows: [noSuchControl]}",
+        ] {
+            let err = meta(bad).unwrap_err();
+            assert_eq!(err[0].code, "amlc::component::invalid-metadata", "{bad}");
+        }
+    }
+
     #[test]
     fn a_user_crd_is_checked_when_loading() {
         let crd = |text: &str| {

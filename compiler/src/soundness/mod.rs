@@ -13,7 +13,9 @@
 //! goes into the "create first" list, with how.
 
 pub mod environment;
+pub mod hardening;
 pub mod pod_security;
+pub mod rbac;
 pub mod refs;
 pub mod schedule;
 

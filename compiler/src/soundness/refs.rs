@@ -151,6 +151,8 @@ impl<'a> Graph<'a> {
                     ports,
                 });
             }
+            let ns = object::namespace(v).unwrap_or("");
+            rendered.extend(created(v).map(|(kind, name)| ObjectRef::new(kind, ns, name)));
             rendered.insert(me);
         }
         Graph {
@@ -230,6 +232,21 @@ impl<'a> Graph<'a> {
         }
         Resolution::Missing
     }
+}
+
+/// The annotation by which a rendered Job says what it creates when it runs (`Kind/name`,
+/// comma-separated, in its own namespace): a webhook's certificate Secret, which no render
+/// may hold (it is key material) and nobody else creates.
+pub const CREATES_ANNOTATION: &str = "amlc/creates";
+
+/// What an object says it creates at run time, as (kind, name).
+pub fn created(v: &Value) -> impl Iterator<Item = (&str, &str)> {
+    v.pointer("/metadata/annotations")
+        .and_then(|a| a.get(CREATES_ANNOTATION))
+        .and_then(Value::as_str)
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .filter_map(|item| item.trim().split_once('/'))
 }
 
 fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {

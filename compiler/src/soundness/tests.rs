@@ -154,3 +154,27 @@ fn plurals_follow_kubernetes() {
     assert_eq!(refs::plural("ServiceMonitor"), "servicemonitors");
     assert_eq!(refs::plural("NetworkPolicy"), "networkpolicies");
 }
+
+/// A webhook's certificate Secret is made by a rendered Job when it runs: the Job's
+/// annotation resolves the pods' reference to it; without the Job it dangles.
+#[test]
+fn a_secret_a_rendered_job_creates_resolves() {
+    let pod = |secret: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "hook", "namespace": "azureml"},
+            "spec": {"template": {"spec": {"serviceAccountName": "default",
+                "volumes": [{"name": "certs", "secret": {"secretName": secret}}], "containers": []}}}})
+    };
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "certs", "namespace": "azureml",
+            "annotations": {"amlc/creates": "Secret/hook-certs, ConfigMap/other"}},
+        "spec": {"template": {"spec": {"serviceAccountName": "default", "containers": []}}}});
+    assert_eq!(
+        dangling(&[namespace(), job.clone(), pod("hook-certs")]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        dangling(&[namespace(), job, pod("nobody-makes-it")]).len(),
+        1
+    );
+    assert_eq!(dangling(&[namespace(), pod("hook-certs")]).len(), 1);
+}

@@ -1,0 +1,89 @@
+//! The render judged against its components' own security declarations (DESIGN.md,
+//! "Second round", "Hardened"): each pod template against the Pod Security Standards and
+//! the exceptions its component's `podSecurity` allows ([`pod_security`]), each ClusterRole
+//! against least privilege and its component's `rbac` declaration ([`rbac`]).
+//!
+//! The built-in components are tested to pass; a user's `--components` folder may not, and
+//! the build warns. Objects are matched to their component by the `app.kubernetes.io/name`
+//! label amlc puts on every object.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::{pod_security, rbac};
+use crate::catalog::{Catalog, ComponentMeta, PodSecurityMeta, RbacMeta};
+use crate::object;
+
+/// Code of a pod that fails a control its component does not allow.
+pub const POD_SECURITY: &str = "amlc::security::pod-security";
+
+/// One problem: its code and what, where.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The component that rendered an object, by its label.
+pub fn component_of<'c>(v: &Value, catalog: &'c Catalog) -> Option<&'c ComponentMeta> {
+    let name = v
+        .pointer("/metadata/labels")?
+        .get("app.kubernetes.io/name")?
+        .as_str()?;
+    catalog.get(name).map(|c| &c.meta)
+}
+
+/// Every finding of a render.
+pub fn check<'a>(objects: impl IntoIterator<Item = &'a Value>, catalog: &Catalog) -> Vec<Finding> {
+    let objects: Vec<&Value> = objects.into_iter().collect();
+    let own: BTreeSet<&str> = rbac::own_groups(objects.iter().copied());
+    let (no_pod_security, no_rbac) = (PodSecurityMeta::default(), RbacMeta::default());
+    let mut out = Vec::new();
+    for v in &objects {
+        let meta = component_of(v, catalog);
+        let policy = meta.map_or(&no_pod_security, |m| &m.pod_security);
+        let declared = meta.map_or(&no_rbac, |m| &m.rbac);
+        let what = || {
+            format!(
+                "{} {}",
+                object::kind(v),
+                [object::namespace(v).unwrap_or(""), object::name(v)]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/")
+            )
+        };
+        if let Some(template) = object::pod_template(v) {
+            let allowed = pod_security::with_implied(&policy.allows);
+            for violation in pod_security::violations(
+                template.get("metadata").unwrap_or(&Value::Null),
+                template.get("spec").unwrap_or(&Value::Null),
+            ) {
+                if !allowed.contains(&violation.control) {
+                    out.push(Finding {
+                        code: POD_SECURITY,
+                        message: format!(
+                            "{} fails the Pod Security Standards control {violation}",
+                            what()
+                        ),
+                    });
+                }
+            }
+        }
+        for f in rbac::check(v, &own) {
+            if f.breach == rbac::Breach::ReadsSecretsClusterWide
+                && declared.cluster_wide_secrets.is_some()
+            {
+                continue;
+            }
+            out.push(Finding {
+                code: f.breach.code(),
+                message: f.to_string(),
+            });
+        }
+    }
+    out
+}
