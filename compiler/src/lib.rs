@@ -13,10 +13,12 @@
 //! `soundness` (references resolve, pods schedule: the render as a graph) · `emit`
 //! (YAML stream, kustomize folder) · `build` (the whole compile) · `settings` (the
 //! extension's settings, one table for every installer) · `arm` (the ARM deployment-template
-//! target) · `diff` (render against a previous render, dump,
+//! target) · `terraform` (the same extension as a Terraform module) · `aso` (the
+//! same extension as an Azure Service Operator custom resource) · `diff` (render against a previous render, dump,
 //! config or live cluster) · `taints` (node taint commands) · `init` (starter config).
 
 pub mod arm;
+pub mod aso;
 pub mod build;
 pub mod capacity;
 pub mod catalog;
@@ -42,6 +44,7 @@ pub mod settings;
 pub mod soundness;
 pub mod source;
 pub mod taints;
+pub mod terraform;
 pub mod transform;
 pub mod validate;
 

@@ -873,7 +873,10 @@ mod tests {
         for (key, f) in [
             ("cluster_name", Fact::ClusterId),
             ("clusterId", Fact::ClusterId),
-            ("prometheus.prometheusSpec.externalLabels.cluster_name", Fact::ClusterId),
+            (
+                "prometheus.prometheusSpec.externalLabels.cluster_name",
+                Fact::ClusterId,
+            ),
             ("cluster_name_friendly", Fact::ClusterName),
             ("location", Fact::Region),
             ("jobSchedulerLocation", Fact::Region),

@@ -18,9 +18,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::settings::{Fact, SettingValue, Subject};
 
-pub use crate::settings::{
-    Readback, RELAY_RULE, check_extra_settings, read_back, uses_relay,
-};
+pub use crate::settings::{RELAY_RULE, Readback, check_extra_settings, read_back, uses_relay};
 pub use template::{ArmOutput, template};
 
 /// API version of `Microsoft.KubernetesConfiguration/extensions`: the newest stable one the
@@ -96,10 +94,7 @@ pub fn configuration_protected_settings(config: &Config) -> BTreeMap<String, Str
     render_map(&crate::settings::protected_settings(&subject), &subject)
 }
 
-fn render_map(
-    map: &BTreeMap<String, SettingValue>,
-    subject: &Subject,
-) -> BTreeMap<String, String> {
+fn render_map(map: &BTreeMap<String, SettingValue>, subject: &Subject) -> BTreeMap<String, String> {
     map.iter()
         .map(|(k, v)| (k.clone(), to_arm_string(v, subject)))
         .collect()
@@ -202,8 +197,16 @@ mod tests {
     #[test]
     fn the_region_is_read_from_the_cluster_resource() {
         for (ty, rtype, api) in [
-            ("aks", "Microsoft.ContainerService/managedClusters", "2022-11-01"),
-            ("arc", "Microsoft.Kubernetes/connectedClusters", "2021-10-01"),
+            (
+                "aks",
+                "Microsoft.ContainerService/managedClusters",
+                "2022-11-01",
+            ),
+            (
+                "arc",
+                "Microsoft.Kubernetes/connectedClusters",
+                "2021-10-01",
+            ),
         ] {
             let c = config(&format!(
                 "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {{type: {ty}}}\n"

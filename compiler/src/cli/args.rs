@@ -48,8 +48,15 @@ pub enum Target {
     Yaml,
     /// One file per object plus kustomization.yaml (needs -o DIR).
     Dir,
-    /// An ARM deployment template (and parameters file with -o DIR).
+    /// The real extension through Azure: an ARM deployment template with the settings
+    /// `az k8s-extension create` sends (and a parameters file with -o DIR).
     Arm,
+    /// The same as a Terraform module for the azurerm provider: main.tf, variables.tf,
+    /// outputs.tf (needs -o DIR).
+    Terraform,
+    /// The same as an Azure Service Operator v2 Extension resource, for GitOps (needs
+    /// cluster.subscriptionId and cluster.location; -o FILE or stdout).
+    Aso,
 }
 
 #[derive(Debug, Args)]
@@ -60,7 +67,8 @@ pub struct BuildArgs {
     /// What to produce.
     #[arg(long, value_enum, default_value_t = Target::Yaml)]
     pub target: Target,
-    /// Where to write: a file for the yaml target, a folder for dir and arm. Default: stdout.
+    /// Where to write: a file for the yaml and aso targets, a folder for dir, arm and
+    /// terraform. Default: stdout.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Do not write: exit 1 when PATH differs from what amlc would write now.

@@ -7,6 +7,7 @@ mod build;
 mod diff;
 mod doctor;
 mod init;
+mod installer;
 pub mod io;
 mod plan;
 mod taints;
