@@ -127,7 +127,7 @@ fn the_seeds_six_scenarios_are_reproduced_exactly() {
         assert_eq!(p["nodeCount"], nodes, "{case}");
         assert_eq!(p["recommendedVmSize"], sku, "{case}");
         assert!(
-            p["rule"].as_str().unwrap().starts_with("seed table"),
+            p["rule"].as_str().unwrap().starts_with("reference table"),
             "{case}"
         );
     }
@@ -138,7 +138,7 @@ fn the_seeds_six_scenarios_are_reproduced_exactly() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|n| n.as_str().unwrap().contains("keeps the seed's SKU"))
+            .any(|n| n.as_str().unwrap().contains("keeps the page's SKU"))
     );
 }
 
@@ -260,4 +260,58 @@ fn deployments_add_one_identity_sidecar_each() {
         [&sidecar["cpuRequestMillicores"], &sidecar["memoryLimitMiB"]],
         [&Value::from(100), &Value::from(1000)]
     );
+}
+
+/// On Arc-connected clusters the nodes are not Azure VMs: the plan gives their size in vCPU
+/// and memory, names a SKU only as an example, and does not size them by AKS's reservations;
+/// on aks it recommends the SKU. `recommendedVmSize` stays in the JSON on every type.
+#[test]
+fn arc_connected_clusters_get_a_node_size_not_an_aks_sku() {
+    for cluster_type in ["aks", "arc", "aro", "ocp"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("amlc.yaml"),
+            format!(
+                "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: {cluster_type}\n  nodeCount: 2\ninference:\n  enabled: true\n  allowInsecureConnections: true\nwarnings:\n  ignore: [amlc::rule::selinux]\n"
+            ),
+        )
+        .unwrap();
+        let (code, table, stderr) = amlc(dir.path(), &["plan"]);
+        assert_eq!(code, 0, "{cluster_type}: {stderr}");
+        let (code, json, stderr) = amlc(dir.path(), &["plan", "--format", "json"]);
+        assert_eq!(code, 0, "{cluster_type}: {stderr}");
+        let p: Value = serde_json::from_str(&json).unwrap();
+        let sku = p["recommendedVmSize"].as_str().unwrap();
+        let vcpus = p["nodeSize"]["vcpus"].as_u64().unwrap();
+        let memory = p["nodeSize"]["memoryMiB"].as_u64().unwrap();
+        assert!(vcpus >= 1 && memory >= 1024, "{cluster_type}: {json}");
+        assert_eq!(p["clusterType"], cluster_type);
+        let rule = p["rule"].as_str().unwrap();
+        if cluster_type == "aks" {
+            assert!(
+                table.contains(&format!("recommended VM:   {sku}\n")),
+                "{table}"
+            );
+            assert!(rule.contains("after AKS reservations"), "{rule}");
+        } else {
+            let line = table
+                .lines()
+                .find(|l| l.starts_with("node size:"))
+                .unwrap_or_else(|| panic!("{cluster_type}: no node size line:\n{table}"));
+            assert!(
+                line.contains(&format!("{vcpus} vCPU"))
+                    && line.contains("GiB memory")
+                    && line.contains(&format!("(e.g. Azure {sku})")),
+                "{cluster_type}: {line}"
+            );
+            assert!(
+                !table.contains("recommended VM:"),
+                "{cluster_type}:\n{table}"
+            );
+            assert!(
+                !table.contains("AKS reservations") && !json.contains("AKS reservations"),
+                "{cluster_type}:\n{table}"
+            );
+        }
+    }
 }

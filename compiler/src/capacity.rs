@@ -12,8 +12,11 @@
 //!
 //! When the computed need equals one of the seed's six rows, that row's SKU is the
 //! recommendation; otherwise amlc picks the smallest DSv2 size whose allocatable CPU and
-//! memory, after AKS's reservations, fit one node's share. The report says which rule
-//! answered. The healthcheck Job runs only before an install or upgrade and is not counted.
+//! memory fit one node's share: after AKS's reservations on aks, after an allowance for the
+//! distribution's own reservations on Arc-connected clusters (arc, aro, ocp), whose nodes
+//! are not Azure VMs. There the size is given in vCPU and memory, the SKU only as an
+//! example. The report says which rule answered. The healthcheck Job runs only before an
+//! install or upgrade and is not counted.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -21,7 +24,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Amount, Resources};
-use crate::config::{Config, Profile};
+use crate::config::{ClusterType, Config, Profile};
 use crate::plan::{Plan, Replicas};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +84,18 @@ pub struct Sidecar {
     pub memory_limit: u64,
 }
 
+/// What a node of an Arc-connected cluster keeps back, as amlc allows for it: the
+/// distribution decides (`targets/capacity.yaml` says which defaults these are).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArcReservations {
+    pub cpu_millicores: u64,
+    #[serde(rename = "memoryMiB")]
+    pub memory_mib: u64,
+    #[serde(rename = "evictionMiB")]
+    pub eviction_mib: u64,
+}
+
 /// `targets/capacity.yaml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,6 +103,7 @@ pub struct CapacityData {
     pub scenarios: Vec<Scenario>,
     pub vm_sizes: Vec<VmSize>,
     pub reservations: Reservations,
+    pub arc_reservations: ArcReservations,
     pub identity_sidecar: Sidecar,
 }
 
@@ -129,8 +145,51 @@ impl VmSize {
         }
     }
 
+    /// CPU and memory left for pods on a node of this shape in an Arc-connected cluster.
+    pub fn allocatable_arc(&self, r: &ArcReservations) -> Amount {
+        Amount {
+            cpu_millicores: (self.vcpus * 1000).saturating_sub(r.cpu_millicores),
+            memory_mib: self
+                .memory_mib
+                .saturating_sub(r.memory_mib + r.eviction_mib),
+        }
+    }
+
     fn meets_minimum(&self, r: &Reservations) -> bool {
         self.vcpus >= r.minimum_vcpus && self.memory_mib >= r.minimum_memory_mib
+    }
+
+    fn shape(&self) -> NodeSize {
+        NodeSize {
+            vcpus: self.vcpus,
+            memory_mib: self.memory_mib,
+        }
+    }
+}
+
+/// A node's size in vCPU and memory: what an Arc-connected cluster's nodes need, whatever
+/// machines they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSize {
+    pub vcpus: u64,
+    #[serde(rename = "memoryMiB")]
+    pub memory_mib: u64,
+}
+
+impl std::fmt::Display for NodeSize {
+    /// `4 vCPU, 14 GiB memory`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} vCPU, {} memory", self.vcpus, gib(self.memory_mib))
+    }
+}
+
+/// MiB as GiB for people: `14 GiB`, `3.5 GiB`.
+fn gib(mib: u64) -> String {
+    if mib % 1024 == 0 {
+        format!("{} GiB", mib / 1024)
+    } else {
+        format!("{:.1} GiB", mib as f64 / 1024.0)
     }
 }
 
@@ -189,15 +248,19 @@ impl From<Resources> for Totals {
     }
 }
 
-/// The plan report, in the JSON shape DESIGN.md fixes (plus `profile`, `sizing`, `rule`
-/// and `notes`, which scripts may ignore).
+/// The plan report, in the JSON shape DESIGN.md fixes (plus `nodeSize`, `clusterType`,
+/// `profile`, `sizing`, `rule` and `notes`, which scripts may ignore).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub components: Vec<ComponentLine>,
     pub totals: Totals,
     pub node_count: u32,
+    /// The Azure SKU: the recommendation on aks, an example of `node_size` elsewhere.
     pub recommended_vm_size: String,
+    /// The recommended node in vCPU and memory (the SKU's shape).
+    pub node_size: NodeSize,
+    pub cluster_type: ClusterType,
     pub profile: Profile,
     /// What the size was chosen by: `requests` (test) or `limits` (production).
     pub sizing: &'static str,
@@ -233,9 +296,13 @@ pub fn report(plan: &Plan, config: &Config, deployments: u32) -> Report {
             w.replicas == Replicas::PerNode,
         ));
     }
-    if crate::releases::Releases::embedded().is_on("fluentBitSidecar", &config.extension.version) {
+    let releases = crate::releases::Releases::embedded();
+    if releases.is_on("fluentBitSidecar", &config.extension.version) {
+        let since = releases
+            .gate("fluentBitSidecar")
+            .map_or_else(String::new, |g| format!(" from {}", g.cite()));
         notes.push(format!(
-            "from 1.1.17 fluent-bit runs as sidecars of the jobs' and deployments' pods (release note), not as a DaemonSet; extension {} counts none",
+            "fluent-bit runs as sidecars of the jobs' and deployments' pods{since}, not as a DaemonSet; extension {} counts none",
             config.extension.version
         ));
     }
@@ -269,7 +336,7 @@ pub fn report(plan: &Plan, config: &Config, deployments: u32) -> Report {
     }
     if !not_from_seed.is_empty() {
         notes.push(format!(
-            "not from the seed's table (the values amlc renders): {}",
+            "not in the resource table of the Azure ML reference page, \"Recommended resource planning\" (the values amlc renders): {}",
             not_from_seed.join(", ")
         ));
     }
@@ -282,28 +349,45 @@ pub fn report(plan: &Plan, config: &Config, deployments: u32) -> Report {
         Profile::Production => "limits",
     };
     let nodes = config.cluster.node_count.max(1);
-    let (recommended_vm_size, rule) = match seed_row(data, config, &totals, nodes) {
+    let cluster_type = config.cluster.cluster_type;
+    let (vm, rule) = match seed_row(data, config, &totals, nodes) {
         Some(row) => {
             if let Some(c) = &row.contradiction {
                 notes.push(c.clone());
             }
+            let vm = data
+                .vm_sizes
+                .iter()
+                .find(|vm| vm.sku == row.sku)
+                .expect("every scenario's SKU is a listed VM size (a test proves it)");
             (
-                row.sku.clone(),
+                vm,
                 format!(
-                    "seed table: the need equals the seed's {} row with {} ({})",
+                    "reference table: the need equals the {} row with {} of the Azure ML reference page, \"Recommended resource planning\" ({})",
                     profile.as_str(),
                     features(row.training, row.inference),
                     row.vm
                 ),
             )
         }
-        None => computed_size(data, &components, profile, nodes),
+        None => computed_size(data, &components, profile, nodes, cluster_type),
     };
+    if cluster_type.is_arc_connected() {
+        let r = &data.arc_reservations;
+        notes.push(format!(
+            "{} nodes are not AKS nodes: each keeps back what its distribution configures (kube-reserved, system-reserved, eviction); amlc allows {}m CPU and {}Mi memory per node (OpenShift's defaults); `kubectl describe node` shows a node's Allocatable",
+            cluster_type.as_str(),
+            r.cpu_millicores,
+            r.memory_mib + r.eviction_mib
+        ));
+    }
     Report {
         components,
         totals,
         node_count: nodes,
-        recommended_vm_size,
+        recommended_vm_size: vm.sku.clone(),
+        node_size: vm.shape(),
+        cluster_type,
         profile,
         sizing,
         rule,
@@ -362,12 +446,14 @@ fn seed_row<'a>(
 
 /// The smallest DSv2 size whose allocatable resources fit one node's share: the per-node
 /// pods in full, plus the other pods spread over the nodes (but at least the largest one).
-fn computed_size(
-    data: &CapacityData,
+/// Allocatable is after AKS's reservations on aks, after the Arc allowance elsewhere.
+fn computed_size<'a>(
+    data: &'a CapacityData,
     components: &[ComponentLine],
     profile: Profile,
     nodes: u32,
-) -> (String, String) {
+    cluster_type: ClusterType,
+) -> (&'a VmSize, String) {
     let pick = |r: &Resources| match profile {
         Profile::Test => r.requests,
         Profile::Production => r.limits,
@@ -396,9 +482,17 @@ fn computed_size(
             + per_node_pods.memory_mib,
     };
     let r = &data.reservations;
+    let is_aks = cluster_type == ClusterType::Aks;
+    let allocatable = |vm: &VmSize| {
+        if is_aks {
+            vm.allocatable(r)
+        } else {
+            vm.allocatable_arc(&data.arc_reservations)
+        }
+    };
     let fit = data.vm_sizes.iter().find(|vm| {
-        let a = vm.allocatable(r);
-        vm.meets_minimum(r)
+        let a = allocatable(vm);
+        (vm.meets_minimum(r) || !is_aks)
             && a.cpu_millicores >= share.cpu_millicores
             && a.memory_mib >= share.memory_mib
     });
@@ -412,26 +506,47 @@ fn computed_size(
             "limits"
         }
     );
-    match fit {
-        Some(vm) => {
-            let a = vm.allocatable(r);
+    let largest = data
+        .vm_sizes
+        .last()
+        .expect("targets/capacity.yaml lists VM sizes (a test proves it)");
+    match (fit, is_aks) {
+        (Some(vm), true) => {
+            let a = allocatable(vm);
             (
-                vm.sku.clone(),
+                vm,
                 format!(
                     "computed: {need} fits {} ({}m CPU, {}Mi allocatable after AKS reservations), the smallest DSv2 size that does",
                     vm.sku, a.cpu_millicores, a.memory_mib
                 ),
             )
         }
-        None => {
-            let largest_vm = data.vm_sizes.last().map_or("DS5v2", |v| v.sku.as_str());
+        (Some(vm), false) => {
+            let a = allocatable(vm);
             (
-                largest_vm.to_owned(),
+                vm,
                 format!(
-                    "computed: {need} fits no DSv2 size; add nodes (this names the largest, {largest_vm})"
+                    "computed: {need} fits a node of {} ({}m CPU, {}Mi allocatable after the allowance for its own reservations), the smallest of the DSv2 shapes that does",
+                    vm.shape(),
+                    a.cpu_millicores,
+                    a.memory_mib
                 ),
             )
         }
+        (None, true) => (
+            largest,
+            format!(
+                "computed: {need} fits no DSv2 size; add nodes (this names the largest, {})",
+                largest.sku
+            ),
+        ),
+        (None, false) => (
+            largest,
+            format!(
+                "computed: {need} fits no node of up to {}; add nodes (this names the largest)",
+                largest.shape()
+            ),
+        ),
     }
 }
 
@@ -507,10 +622,18 @@ pub fn render_table(r: &Report) -> String {
         r.sizing
     ));
     out.push_str(&format!("node count:       {}\n", r.node_count));
-    out.push_str(&format!("recommended VM:   {}\n", r.recommended_vm_size));
+    if r.cluster_type == ClusterType::Aks {
+        out.push_str(&format!("recommended VM:   {}\n", r.recommended_vm_size));
+    } else {
+        // Not an Azure VM: the shape is the recommendation, the SKU an example of it.
+        out.push_str(&format!(
+            "node size:        {} per node (e.g. Azure {})\n",
+            r.node_size, r.recommended_vm_size
+        ));
+    }
     out.push_str(&format!("rule:             {}\n", r.rule));
     if r.components.iter().any(|c| !c.from_seed) {
-        out.push_str("* not from the seed's resource table\n");
+        out.push_str("* not in the reference page's resource table\n");
     }
     for n in &r.notes {
         out.push_str(&format!("note: {n}\n"));

@@ -48,6 +48,8 @@ pub struct Config {
     pub arm: Arm,
     #[serde(default)]
     pub diff: DiffSettings,
+    #[serde(default)]
+    pub warnings: WarningSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -466,6 +468,21 @@ pub struct Arm {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DiffSettings {
     pub ignore: Vec<IgnoreRule>,
+}
+
+/// Warnings the config acknowledges. The schema lists the codes that may appear (the rules'
+/// warnings); validation drops those warnings, so every command stops printing them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct WarningSettings {
+    pub ignore: Vec<String>,
+}
+
+impl WarningSettings {
+    /// Whether a warning with this code is acknowledged.
+    pub fn is_ignored(&self, code: &str) -> bool {
+        self.ignore.iter().any(|c| c == code)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -54,6 +54,20 @@ pub struct Gate {
     pub line: String,
 }
 
+impl Gate {
+    /// The release-note line as a user reads it: `release 1.1.16 ("Support Tolerance")`,
+    /// the note's text quoted without the version prefix or trailing punctuation.
+    pub fn cite(&self) -> String {
+        let text = self
+            .line
+            .split_once(':')
+            .map_or(self.line.as_str(), |(_, text)| text)
+            .trim()
+            .trim_end_matches(['.', ';', ',', ' ']);
+        format!("release {} (\"{text}\")", self.since)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KubernetesWindow {
@@ -148,6 +162,19 @@ mod tests {
                 "gate {} cites its line",
                 g.name
             );
+        }
+    }
+
+    #[test]
+    fn gates_cite_their_note_readably() {
+        let r = Releases::embedded();
+        assert_eq!(
+            r.gate("tolerations").unwrap().cite(),
+            "release 1.1.16 (\"Support Tolerance\")"
+        );
+        for g in &r.gates {
+            let cite = g.cite();
+            assert!(!cite.contains(".\"") && !cite.contains(';'), "{cite}");
         }
     }
 

@@ -45,6 +45,11 @@ pub fn check(config: &Config, doc: &Document, host: &dyn Host) -> Outcome {
     // `amlc validate`, not only by `amlc build --target arm`.
     cx.out.extend(crate::arm::check_extra_settings(config, doc));
     let tls = cx.https(host);
+    // Warnings the config acknowledges (`warnings.ignore`) end here, so no command prints
+    // them; the schema admits only warning codes there, so no error is ever dropped.
+    let acknowledged = &config.warnings;
+    cx.out
+        .retain(|d| d.is_error() || !acknowledged.is_ignored(d.code));
     Outcome {
         diagnostics: cx.out,
         tls,
@@ -216,8 +221,9 @@ impl Cx<'_> {
             .at(self.src(), span, format!("needs {}", g.since))
             .with_path(pointer)
             .with_help(format!(
-                "release note {}; raise extension.version or remove this setting",
-                g.line
+                "it came with {}; raise extension.version to {} or later, or remove this setting",
+                g.cite(),
+                g.since
             ));
             if self.doc.has("/extension/version") {
                 d = d.also(
@@ -471,7 +477,7 @@ impl Cx<'_> {
                 )
                 .at(self.src(), span, format!("add {}", key.as_str()))
                 .with_path("/taints/keys")
-                .with_help("see the seed's \"Best practices\" for amlarc taints; `amlc taints` shows the closest scenario"),
+                .with_help("see the Azure ML reference page, \"Best practices\" under amlarc taints; `amlc taints` shows the closest scenario"),
             );
         }
     }
@@ -661,7 +667,8 @@ impl Cx<'_> {
     }
 
     /// Seed "Disable Security Enhanced Linux (SELinux)": datasets in training jobs do not
-    /// work with SELinux on.
+    /// work with SELinux on. Printed on every command of every OpenShift config, so it is
+    /// short (message and help one line each at width 80) and says how to acknowledge it.
     fn openshift_selinux(&mut self) {
         let c = self.config;
         if !(c.cluster.cluster_type.is_openshift() && c.training.enabled) {
@@ -671,11 +678,11 @@ impl Cx<'_> {
         self.push(
             Diagnostic::warning(
                 "amlc::rule::selinux",
-                "Azure Machine Learning datasets in training jobs are not supported on nodes with SELinux enabled",
+                "datasets in training jobs do not work on nodes with SELinux enabled",
             )
             .at(self.src(), span, "OpenShift")
             .with_path("/cluster/type")
-            .with_help("disable SELinux on every worker that runs training jobs that use datasets"),
+            .with_help("disable SELinux on training nodes; acknowledge it in warnings.ignore"),
         );
     }
 
@@ -848,5 +855,37 @@ mod tests {
             codes(&format!("{HEAD}profile: production\n")),
             ["amlc::rule::production-needs-nodes"]
         );
+    }
+
+    #[test]
+    fn an_acknowledged_warning_is_dropped_and_only_that_one() {
+        let text = format!(
+            "{HEAD}  kubernetesVersion: \"1.20\"\nprofile: production\nwarnings:\n  ignore: [amlc::rule::production-needs-nodes]\n"
+        );
+        assert_eq!(codes(&text), ["amlc::rule::kubernetes-unsupported"]);
+    }
+
+    /// `warnings.ignore` admits exactly the warnings the rules can print: the schema's list
+    /// is compared with every `warning("amlc::...")` in this module's source.
+    #[test]
+    fn the_schema_lists_every_warning_of_the_rules() {
+        let source = [include_str!("rules.rs"), include_str!("rules/tls.rs")].concat();
+        let re = regex::Regex::new(r#"warning\(\s*"(amlc::[a-z]+::[a-z0-9-]+)""#).unwrap();
+        let mut emitted: Vec<&str> = re
+            .captures_iter(&source)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        emitted.sort_unstable();
+        emitted.dedup();
+        let schema = crate::schema::schema();
+        let listed: Vec<&str> = schema
+            .pointer("/properties/warnings/properties/ignore/items/enum")
+            .and_then(serde_json::Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(emitted.len() >= 10, "{emitted:?}");
+        assert_eq!(listed, emitted);
     }
 }

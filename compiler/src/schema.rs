@@ -128,7 +128,7 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
                     "amlc::schema::unknown-field",
                     format!("unknown field `{field}` in {here}"),
                 )
-                .at(src, doc.key_span(&child), "not a field of this contract")
+                .at(src, doc.key_span(&child), "not a field of amlc.yaml")
                 .with_path(child);
                 d = d.with_help(match suggest(field, known.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`? fields here: {}", known.join(", ")),
@@ -145,18 +145,25 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
                 .unwrap_or_default();
             let found = plain(value);
             let mut help = format!("allowed values: {}", allowed.join(", "));
-            if let Some(s) = suggest(&found, allowed.iter().map(String::as_str)) {
+            if let Some(s) = suggest_value(&found, &allowed) {
                 help = format!("did you mean `{s}`? {help}");
             }
+            if pointer.starts_with("/warnings/ignore/") {
+                help.push_str(
+                    "; only these warnings can be acknowledged, and errors must be fixed",
+                );
+            }
+            // A long list is in the help already; the label stays one line.
+            let label = if allowed.len() <= 6 {
+                format!("expected one of: {}", allowed.join(", "))
+            } else {
+                "not one of the allowed values".to_owned()
+            };
             Diagnostic::error(
                 "amlc::schema::invalid-value",
                 format!("`{found}` is not a valid value for {here}"),
             )
-            .at(
-                src,
-                value_span,
-                format!("expected one of: {}", allowed.join(", ")),
-            )
+            .at(src, value_span, label)
             .with_help(help)
         }
         ValidationErrorKind::Constant { expected_value } => {
@@ -297,6 +304,39 @@ fn describe(doc: &Document, pointer: &str, kind: &ValidationErrorKind, out: &mut
         .at(src, value_span, "here"),
     };
     out.push(d.with_path(pointer));
+}
+
+/// The allowed value most like `found`. Codes that share a namespace (the warning codes'
+/// `amlc::rule::`) are compared by what follows it, or every code would look alike; a
+/// `found` without it (`selinux`) is compared as it is. Codes are suggested for a slip of
+/// a few letters only: `ingress-needs-clusterip` is another code, not a misspelt
+/// `ingress-unused`, though the two start alike.
+fn suggest_value<'a>(found: &str, allowed: &'a [String]) -> Option<&'a str> {
+    let first = allowed.first()?;
+    let common = allowed.iter().skip(1).fold(first.as_str(), |common, a| {
+        let len = common
+            .chars()
+            .zip(a.chars())
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| x.len_utf8())
+            .sum();
+        &common[..len]
+    });
+    let prefix = match common.rfind("::") {
+        Some(i) if allowed.len() > 1 => &first[..i + 2],
+        _ => "",
+    };
+    if prefix.is_empty() {
+        return suggest(found, allowed.iter().map(String::as_str));
+    }
+    let word = found.strip_prefix(prefix).unwrap_or(found);
+    let slips = (word.chars().count() / 5).max(2);
+    allowed
+        .iter()
+        .map(|a| (strsim::damerau_levenshtein(word, &a[prefix.len()..]), a))
+        .filter(|(distance, _)| *distance <= slips)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, a)| a.as_str())
 }
 
 /// A scalar as the user wrote it, without JSON quotes.

@@ -233,12 +233,16 @@ impl<'a> Builder<'a> {
                         if let Some(at) = deep_flow_bracket(&self.source.text) {
                             span = self.source.span(at, 1);
                         }
-                        return Err(vec![Diagnostic::error(
-                            "amlc::source::too-deep",
-                            format!("the config nests deeper than {MAX_DEPTH} levels"),
-                        )
-                        .at(self.source, span, "too deep here")
-                        .with_help("the config contract nests at most five levels; is this the right file?")]);
+                        return Err(vec![
+                            Diagnostic::error(
+                                "amlc::source::too-deep",
+                                format!("the config nests deeper than {MAX_DEPTH} levels"),
+                            )
+                            .at(self.source, span, "too deep here")
+                            .with_help(
+                                "an amlc config nests at most five levels; is this the right file?",
+                            ),
+                        ]);
                     }
                     return Err(self.err(
                         "amlc::source::syntax",
@@ -302,12 +306,16 @@ impl<'a> Builder<'a> {
                         ));
                     }
                     if self.stack.len() >= MAX_DEPTH {
-                        return Err(vec![Diagnostic::error(
-                            "amlc::source::too-deep",
-                            format!("the config nests deeper than {MAX_DEPTH} levels"),
-                        )
-                        .at(self.source, span, "too deep here")
-                        .with_help("the config contract nests at most five levels; is this the right file?")]);
+                        return Err(vec![
+                            Diagnostic::error(
+                                "amlc::source::too-deep",
+                                format!("the config nests deeper than {MAX_DEPTH} levels"),
+                            )
+                            .at(self.source, span, "too deep here")
+                            .with_help(
+                                "an amlc config nests at most five levels; is this the right file?",
+                            ),
+                        ]);
                     }
                     self.count(1, span)?;
                     let pointer = self.child_pointer();
