@@ -33,5 +33,6 @@ mod resources;
 mod security;
 mod soundness;
 mod taints;
+mod terraform;
 mod validate;
 mod wording;

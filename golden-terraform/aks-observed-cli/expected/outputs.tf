@@ -1,0 +1,4 @@
+output "extension_id" {
+  description = "Resource id of the Azure Machine Learning extension."
+  value       = azurerm_kubernetes_cluster_extension.azureml.id
+}

@@ -1,0 +1,97 @@
+# Azure Machine Learning extension (Microsoft.AzureML.Kubernetes) for cluster type arc, compiled by amlc.
+# Rebuild with `amlc build --target terraform` rather than editing.
+
+terraform {
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = "~> 4.0"
+    }
+  }
+}
+
+provider "azurerm" {
+  subscription_id = var.subscription_id
+
+  features {}
+}
+
+# The cluster is read, not managed: its id and region, as az k8s-extension create reads them.
+data "azurerm_resources" "cluster" {
+  type                = "Microsoft.Kubernetes/connectedClusters"
+  name                = var.cluster_name
+  resource_group_name = var.resource_group_name
+}
+
+locals {
+  cluster_id       = data.azurerm_resources.cluster.resources[0].id
+  cluster_location = lower(data.azurerm_resources.cluster.resources[0].location)
+
+  # Relay namespace names are global: stable per cluster unless one is given.
+  relay_namespace_name = coalesce(var.relay_namespace_name, "amlrelay-${substr(sha1(lower(local.cluster_id)), 0, 13)}")
+}
+
+resource "azurerm_relay_namespace" "azureml" {
+  name                = local.relay_namespace_name
+  location            = local.cluster_location
+  resource_group_name = var.resource_group_name
+  sku_name            = "Standard"
+
+  tags = {
+    "created_by" = "Azure Arc-enabled ML"
+  }
+}
+
+resource "azurerm_relay_hybrid_connection" "azureml" {
+  name                          = var.cluster_name
+  resource_group_name           = var.resource_group_name
+  relay_namespace_name          = azurerm_relay_namespace.azureml.name
+  requires_client_authorization = true
+}
+
+resource "azurerm_relay_hybrid_connection_authorization_rule" "azureml_rw" {
+  name                   = "azureml_rw"
+  resource_group_name    = var.resource_group_name
+  namespace_name         = azurerm_relay_namespace.azureml.name
+  hybrid_connection_name = azurerm_relay_hybrid_connection.azureml.name
+  listen                 = true
+  send                   = true
+  manage                 = true
+}
+
+resource "azurerm_arc_kubernetes_cluster_extension" "azureml" {
+  name              = var.extension_name
+  cluster_id        = local.cluster_id
+  extension_type    = "Microsoft.AzureML.Kubernetes"
+  release_train     = "stable"
+  release_namespace = "azureml"
+  version           = "1.1.35"
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  configuration_settings = {
+    "clusterId"                                             = local.cluster_id
+    "clusterPurpose"                                        = "DevTest"
+    "cluster_name"                                          = local.cluster_id
+    "cluster_name_friendly"                                 = var.cluster_name
+    "domain"                                                = "${local.cluster_location}.cloudapp.azure.com"
+    "enableInference"                                       = "False"
+    "enableTraining"                                        = "True"
+    "inferenceRouterHA"                                     = "false"
+    "jobSchedulerLocation"                                  = local.cluster_location
+    "location"                                              = local.cluster_location
+    "nginxIngress.enabled"                                  = "false"
+    "prometheus.prometheusSpec.externalLabels.cluster_name" = local.cluster_id
+    "relayserver.enabled"                                   = "true"
+    "relayserver.hybridConnectionName"                      = azurerm_relay_hybrid_connection.azureml.name
+    "relayserver.hybridConnectionResourceID"                = azurerm_relay_hybrid_connection.azureml.id
+    "servicebus.enabled"                                    = "false"
+  }
+
+  configuration_protected_settings = {
+    "relayServerConnectionString"       = azurerm_relay_hybrid_connection_authorization_rule.azureml_rw.primary_connection_string
+    "relayserver.relayConnectionString" = azurerm_relay_hybrid_connection_authorization_rule.azureml_rw.primary_connection_string
+  }
+}
