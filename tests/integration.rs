@@ -11,6 +11,7 @@ mod support;
 mod api_types;
 mod apply_phases;
 mod arm;
+mod aso;
 mod bad_input;
 mod check;
 mod cli_build;

@@ -167,7 +167,10 @@ fn check_body(
     }
     for b in body.blocks() {
         if !names.contains(b.identifier()) {
-            problems.push(format!("{key}: block `{}` is not documented", b.identifier()));
+            problems.push(format!(
+                "{key}: block `{}` is not documented",
+                b.identifier()
+            ));
             continue;
         }
         let nested = format!("{key}.{}", b.identifier());
@@ -201,8 +204,10 @@ fn check_file(text: &str, allowed: &BTreeMap<String, BTreeSet<String>>) -> Vec<S
 /// Attributes read from other blocks (`TYPE.NAME.ATTR`, `data.TYPE.NAME.ATTR`) are ones the
 /// provider documents for that type.
 fn check_references(text: &str, allowed: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
-    let re = regex::Regex::new(r"(?:data\.)?\b(azurerm_[a-z0-9_]+)\.([a-z0-9_]+)((?:\.[a-z_]+|\[\d+\])+)")
-        .unwrap();
+    let re = regex::Regex::new(
+        r"(?:data\.)?\b(azurerm_[a-z0-9_]+)\.([a-z0-9_]+)((?:\.[a-z_]+|\[\d+\])+)",
+    )
+    .unwrap();
     let mut problems = Vec::new();
     for cap in re.captures_iter(text) {
         let ty = &cap[1];
@@ -216,8 +221,8 @@ fn check_references(text: &str, allowed: &BTreeMap<String, BTreeSet<String>>) ->
         let args = allowed
             .get(&format!("resource {ty}"))
             .or_else(|| allowed.get(&format!("data {ty}")));
-        let known = attrs.is_some_and(|a| a.contains(&attr))
-            || args.is_some_and(|a| a.contains(&attr));
+        let known =
+            attrs.is_some_and(|a| a.contains(&attr)) || args.is_some_and(|a| a.contains(&attr));
         if !known {
             problems.push(format!("{ty}: `{attr}` is not a documented attribute"));
         }
@@ -266,10 +271,17 @@ fn the_extension_resource_and_cluster_source_follow_the_cluster_type() {
             "azurerm_kubernetes_cluster_extension"
         };
         assert!(resources.iter().any(|r| r == want), "{}", name(&case));
-        let relay = resources.iter().filter(|r| r.starts_with("azurerm_relay")).count();
+        let relay = resources
+            .iter()
+            .filter(|r| r.starts_with("azurerm_relay"))
+            .count();
         assert_eq!(
             relay,
-            if amlc::arm::creates_relay(&v.config) { 3 } else { 0 },
+            if amlc::arm::creates_relay(&v.config) {
+                3
+            } else {
+                0
+            },
             "{}",
             name(&case)
         );
@@ -310,7 +322,11 @@ fn no_key_material_and_secrets_only_in_sensitive_variables() {
         let out = build(&case);
         for (file, text) in &out.files {
             for n in &needles {
-                assert!(!text.contains(n.as_str()), "{}/{file}: key material", name(&case));
+                assert!(
+                    !text.contains(n.as_str()),
+                    "{}/{file}: key material",
+                    name(&case)
+                );
             }
             assert!(!text.contains("BEGIN"), "{}/{file}: a PEM", name(&case));
         }
@@ -345,9 +361,18 @@ fn no_key_material_and_secrets_only_in_sensitive_variables() {
             .find(|a| a.key() == "configuration_protected_settings")
         {
             let text = ps.expr().to_string();
-            for var in regex::Regex::new(r"var\.([a-z0-9_]+)").unwrap().captures_iter(&text) {
+            for var in regex::Regex::new(r"var\.([a-z0-9_]+)")
+                .unwrap()
+                .captures_iter(&text)
+            {
                 saw_tls |= &var[1] == "ssl_key_pem_base64";
-                assert_eq!(sensitive.get(&var[1]), Some(&true), "{}: {}", name(&case), &var[1]);
+                assert_eq!(
+                    sensitive.get(&var[1]),
+                    Some(&true),
+                    "{}: {}",
+                    name(&case),
+                    &var[1]
+                );
             }
         }
     }
@@ -423,9 +448,18 @@ fn terraform_fmt_changes_nothing_when_terraform_is_installed() {
                 .spawn()
                 .unwrap();
             use std::io::Write as _;
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}/{file}: terraform fmt failed", name(&case));
+            assert!(
+                out.status.success(),
+                "{}/{file}: terraform fmt failed",
+                name(&case)
+            );
             assert_eq!(
                 String::from_utf8(out.stdout).unwrap(),
                 text,
@@ -457,7 +491,12 @@ fn the_cli_needs_an_output_folder_and_writes_the_module() {
         .arg(&target)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in ["main.tf", "variables.tf", "outputs.tf"] {
         assert_eq!(
             std::fs::read_to_string(target.join(f)).unwrap(),

@@ -188,7 +188,12 @@ fn secret_note(
         literals.push(format!("      --from-literal={k}={source}"));
     }
     let mut note = format!(
-        "note: the Extension reads its protected settings from Secret {secret}, which amlc does not write (it holds key material).\n  Create it in the namespace you apply the Extension to, before applying it:\n    kubectl create secret generic {secret} \\\n{}\n  In a GitOps repository, keep that Secret encrypted (SOPS) or sync it from a vault (External Secrets); its keys are the setting names above.\n",
+        "note: the Extension reads its protected settings from Secret {secret}, which amlc does not write (it holds key material).\n  Create it in the namespace you apply the Extension to, before applying it{}:\n    kubectl create secret generic {secret} \\\n{}\n  In a GitOps repository, keep that Secret encrypted (SOPS) or sync it from a vault (External Secrets); its keys are the setting names above.\n",
+        if ssl.is_some_and(|s| s.cert_file.is_some()) {
+            " (file paths as the config gives them, relative to its folder)"
+        } else {
+            ""
+        },
         literals.join(" \\\n")
     );
     if protected.contains_key("relayServerConnectionString") {
