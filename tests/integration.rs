@@ -26,6 +26,7 @@ mod first_hour;
 mod fuzz_regressions;
 mod gitops;
 mod golden;
+mod installers;
 mod kustomize;
 mod plan;
 mod properties;
