@@ -467,3 +467,46 @@ fn every_webhook_names_a_rendered_service_and_has_a_certificate() {
     }
     assert!(webhooks >= 6, "only {webhooks} webhooks checked");
 }
+
+/// A replicated azureml-fe survives one node drained or lost: a PodDisruptionBudget lets
+/// evictions take one replica at a time, and the replicas prefer different nodes. One
+/// replica gets neither (a budget would block every drain of its node).
+#[test]
+fn a_replicated_router_has_a_disruption_budget_and_spreads_over_nodes() {
+    let mut replicated = 0;
+    for (case, objects) in golden_renders() {
+        let Some(fe) = objects.iter().find(|o| {
+            o["kind"] == "Deployment"
+                && o["spec"]["template"]["metadata"]["labels"]["azuremlappname"] == "azureml-fe"
+        }) else {
+            continue;
+        };
+        let replicas = fe["spec"]["replicas"].as_u64().unwrap_or(1);
+        let pdb = objects
+            .iter()
+            .find(|o| o["kind"] == "PodDisruptionBudget" && o["metadata"]["name"] == "azureml-fe");
+        let spread = &fe["spec"]["template"]["spec"]["topologySpreadConstraints"];
+        if replicas > 1 {
+            let pdb = pdb.unwrap_or_else(|| panic!("{case}: no PodDisruptionBudget"));
+            assert_eq!(pdb["spec"]["maxUnavailable"], 1, "{case}");
+            assert_eq!(
+                pdb["spec"]["selector"]["matchLabels"]["azuremlappname"], "azureml-fe",
+                "{case}"
+            );
+            let c = &spread[0];
+            assert_eq!(c["topologyKey"], "kubernetes.io/hostname", "{case}");
+            assert_eq!(c["maxSkew"], 1, "{case}");
+            // DoNotSchedule would strand a drained node's replica (the cordoned node still
+            // counts as a domain with none) on a cluster of exactly as many nodes.
+            assert_eq!(c["whenUnsatisfiable"], "ScheduleAnyway", "{case}");
+            assert_eq!(
+                c["labelSelector"]["matchLabels"]["azuremlappname"], "azureml-fe",
+                "{case}"
+            );
+            replicated += 1;
+        } else {
+            assert!(pdb.is_none() && spread.is_null(), "{case}");
+        }
+    }
+    assert!(replicated >= 2, "only {replicated} replicated cases");
+}

@@ -57,6 +57,10 @@ inference:
   #   secretName: azureml-fe-tls   # or certFile: ./cert.pem and keyFile: ./key.pem
 monitoring:
   prometheusOperator: true     # false: reuse an existing Prometheus operator
+warnings:
+  # Plain HTTP on a public load balancer, acknowledged for a first try: anyone on the path
+  # reads and changes scoring traffic. Remove this line once `ssl` is set up.
+  ignore: [amlc::rule::plain-http-load-balancer]
 # nodeSelector:                # run the extension on labelled nodes only
 #   agentpool: mlpool
 # taints:                      # amlarc taints the dedicated nodes carry (see `amlc taints`)

@@ -486,10 +486,12 @@ mod tests {
                 );
             }
         }
+        // The healthcheck, and Volcano admission's certificate Job.
         let jobs: Vec<&str> = objects
             .iter()
             .filter(|o| o["kind"] == "Job")
             .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .filter(|n| n.starts_with("healthcheck-"))
             .collect();
         assert_eq!(jobs.len(), 1, "{jobs:?}");
         let hash = jobs[0].strip_prefix("healthcheck-").unwrap();

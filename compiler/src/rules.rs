@@ -35,6 +35,7 @@ pub fn check(config: &Config, doc: &Document, host: &dyn Host) -> Outcome {
     cx.ingress_prerequisites();
     cx.ingress_tls_needs_host();
     cx.internal_load_balancer();
+    cx.plain_http_load_balancer();
     cx.taint_values();
     cx.taint_best_practice();
     cx.taints_strand_extension();
@@ -402,6 +403,41 @@ impl Cx<'_> {
                 .with_help("set `routerServiceType: LoadBalancer`, or remove `internalLoadBalancer` (az k8s-extension create refuses nodePort with internalLoadBalancerProvider)"),
             );
         }
+    }
+
+    /// Scoring over plain HTTP on a LoadBalancer (DESIGN.md, "Second round", "Hardened"):
+    /// requests and responses, keys included, cross the network readable and changeable, on
+    /// a public address unless the load balancer is internal. Not for NodePort or ClusterIP:
+    /// those stay inside networks the user chose, and an Ingress in front terminates TLS
+    /// itself. Short (one line each at width 80): it prints on every command.
+    ///
+    /// Example: `routerServiceType: LoadBalancer` with `allowInsecureConnections: true`.
+    /// Fix: serve HTTPS (`inference.ssl`, `allowInsecureConnections: false`), or acknowledge
+    /// it in `warnings.ignore`.
+    fn plain_http_load_balancer(&mut self) {
+        let c = self.config;
+        if !(c.inference.enabled
+            && c.inference.allows_insecure_connections()
+            && c.inference.router_service_type == ServiceType::LoadBalancer)
+        {
+            return;
+        }
+        let reach = if c.inference.internal_load_balancer {
+            "an internal"
+        } else {
+            "a public"
+        };
+        let span = self.at("/inference/allowInsecureConnections");
+        self.push(
+            Diagnostic::warning(
+                "amlc::rule::plain-http-load-balancer",
+                format!("scoring is served over plain HTTP on {reach} load balancer"),
+            )
+            .at(self.src(), span, "plain HTTP")
+            .also(self.at("/inference/routerServiceType"), "LoadBalancer")
+            .with_path("/inference/allowInsecureConnections")
+            .with_help("serve HTTPS with inference.ssl, or acknowledge it in warnings.ignore"),
+        );
     }
 
     /// Seed taint table: resource group, workspace and compute taints carry a name as value.
