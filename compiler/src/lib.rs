@@ -6,11 +6,12 @@
 //! together) · `diagnostic` (errors and warnings, shown by miette) · `embedded` (data
 //! folders compiled in) · `catalog` (component folders) · `plan` (which components are on,
 //! replicas, resources) · `render` (templates -> objects) · `object` (object accessors) ·
-//! `transform` (namespace, labels, scheduling, registry, Argo CD sync options, checksums,
-//! Job names) · `crds` (CRDs made
+//! `transform` (namespace, labels, scheduling, pod security, registry, Argo CD sync
+//! options, checksums, Job names) · `crds` (CRDs made
 //! once per extension name) · `lint` (GitOps safety: Flux substitution, Argo CD tracking,
 //! empty output) · `order` (install order) · `manifest` (final, shared objects) ·
-//! `soundness` (references resolve, pods schedule: the render as a graph) · `emit`
+//! `soundness` (references resolve, pods schedule: the render as a graph; Pod Security
+//! Standards and least-privilege RBAC judged) · `emit`
 //! (YAML stream, kustomize folder) · `build` (the whole compile) · `settings` (the
 //! extension's settings, one table for every installer) · `arm` (the ARM deployment-template
 //! target) · `terraform` (the same extension as a Terraform module) · `aso` (the

@@ -2,9 +2,10 @@
 //! repeated in each template (DESIGN.md, "Pipeline"). One module per concern, each a pure
 //! function over the objects with a table of YAML-in / YAML-out tests beside it.
 //!
-//! They do not add or remove objects, and they run in a fixed order: checksums after every
-//! change to ConfigMaps, so they hash them as they will be written; Job names last, so a
-//! Job is named after its final spec.
+//! They do not add or remove objects, and they run in a fixed order: pod security after
+//! scheduling and before Job names, so a Job's name covers its security context; checksums
+//! after every change to ConfigMaps, so they hash them as they will be written; Job names
+//! last, so a Job is named after its final spec.
 
 pub mod checksum;
 pub mod job_name;
