@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Declarative manifest compiler for the Azure Machine Learning Kubernetes extension.
 ///
 /// One config file (amlc.yaml) says how the extension should look on a cluster; amlc
-/// validates it and compiles it into Kubernetes YAML, an ARM template, a resource plan
-/// and node taints, and diffs the result against a previous render or a live cluster.
+/// validates it and compiles it into Kubernetes YAML, the real extension's install as an ARM
+/// template, a Terraform module or an Azure Service Operator resource, a resource plan and
+/// node taints, and diffs the result against a previous render or a live cluster.
 #[derive(Debug, Parser)]
 // No `help` subcommand: `amlc SUBCOMMAND --help` says the same, and every page amlc(1)
 // lists exists (`amlc man SUBCOMMAND`).
@@ -20,7 +21,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Compile configs into Kubernetes YAML, a kustomize folder or an ARM template.
+    /// Compile configs into YAML, a kustomize folder, or an ARM, Terraform or ASO install.
     Build(BuildArgs),
     /// Check a config against the schema and the rules; report every problem at once.
     Validate(ValidateArgs),
