@@ -510,3 +510,17 @@ fn a_replicated_router_has_a_disruption_budget_and_spreads_over_nodes() {
     }
     assert!(replicated >= 2, "only {replicated} replicated cases");
 }
+
+/// The build judges every render the same way (`soundness::hardening`) and warns; the
+/// built-in components give it nothing to say.
+#[test]
+fn no_golden_build_warns_about_security() {
+    for case in common::golden_cases() {
+        let stderr = std::fs::read_to_string(case.join("expected/stderr")).unwrap_or_default();
+        assert!(
+            !stderr.contains("amlc::security::"),
+            "{}:\n{stderr}",
+            case.display()
+        );
+    }
+}

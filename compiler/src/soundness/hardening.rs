@@ -87,3 +87,66 @@ pub fn check<'a>(objects: impl IntoIterator<Item = &'a Value>, catalog: &Catalog
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn codes(objects: &[Value]) -> Vec<&'static str> {
+        let catalog = Catalog::embedded().unwrap();
+        check(objects, &catalog)
+            .into_iter()
+            .map(|f| f.code)
+            .collect()
+    }
+
+    fn labelled(component: &str, mut v: Value) -> Value {
+        v["metadata"]["labels"] = json!({"app.kubernetes.io/name": component});
+        v
+    }
+
+    /// A user's component gets the default, restricted, and no Secret declaration.
+    #[test]
+    fn an_undeclared_component_is_held_to_restricted_and_least_privilege() {
+        let pod = labelled(
+            "mine",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                   "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}),
+        );
+        let role = labelled(
+            "mine",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"},
+                   "rules": [{"apiGroups": [""], "resources": ["secrets", "nodes"], "verbs": ["get", "delete"]}]}),
+        );
+        let found = codes(&[pod, role]);
+        assert!(
+            found.iter().filter(|c| **c == POD_SECURITY).count() >= 4,
+            "{found:?}"
+        );
+        assert!(found.contains(&"amlc::security::deletes-cluster-objects"));
+        assert!(found.contains(&"amlc::security::reads-secrets-cluster-wide"));
+    }
+
+    /// A built-in agent's declared exception is not reported; what it does not declare is.
+    #[test]
+    fn a_declared_exception_covers_what_it_names_only() {
+        let agent = |extra: Value| {
+            let mut v = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d"},
+                "spec": {"template": {"spec": {
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{"name": "c", "securityContext": {
+                        "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}],
+                    "volumes": [{"name": "log", "hostPath": {"path": "/var/log"}}]}}}});
+            if let Some((k, x)) = extra.as_object().and_then(|m| m.iter().next()) {
+                v["spec"]["template"]["spec"][k] = x.clone();
+            }
+            labelled("fluent-bit", v)
+        };
+        assert_eq!(codes(&[agent(json!({}))]), Vec::<&str>::new());
+        assert_eq!(
+            codes(&[agent(json!({"hostNetwork": true}))]),
+            [POD_SECURITY]
+        );
+    }
+}
