@@ -46,11 +46,8 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
             ),
         );
     }
-    if matches!(args.target, Target::Terraform | Target::Aso) {
+    if matches!(args.target, Target::Arm | Target::Terraform | Target::Aso) {
         return super::installer::build(args);
-    }
-    if args.target == Target::Arm {
-        return arm_target(args);
     }
     let jobs = match plan_jobs(args) {
         Ok(jobs) => jobs,
@@ -64,74 +61,6 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
     // The outputs are written; the process ends next, and frees them faster.
     std::mem::forget(jobs);
     status
-}
-
-/// `--target arm`: one template (and parameters file) per config. Every config is
-/// validated and compiled before anything is written.
-fn arm_target(args: &BuildArgs) -> ExitStatus {
-    let configs = match amlc::fleet::expand(&args.configs) {
-        Ok(c) => c,
-        Err(d) => return io::fail(d),
-    };
-    if configs.len() <= 1 {
-        let validated = match io::validate_config(configs.first().map(PathBuf::as_path), true) {
-            Ok(v) => v,
-            Err(d) => {
-                io::print_diagnostics(&d);
-                return ExitStatus::Invalid;
-            }
-        };
-        // Warnings only when the target could be built: a missing cluster.name says so
-        // alone, not below every warning of the config.
-        let status = super::arm::run(&validated, args.output.as_deref(), args.check);
-        if status != ExitStatus::Invalid {
-            io::print_diagnostics(&validated.warnings);
-        }
-        return status;
-    }
-    let Some(dir) = args.output.as_deref() else {
-        return io::fail(
-            Diagnostic::error(
-                "amlc::cli::several-configs-need-output",
-                format!("{} configs were given but no -o DIR", configs.len()),
-            )
-            .with_help(
-                "several configs build several clusters: pass -o DIR to get DIR/<name>/ (see `amlc build --help`)",
-            ),
-        );
-    };
-    let names = match amlc::fleet::output_names(&configs) {
-        Ok(n) => n,
-        Err(d) => return io::fail(d),
-    };
-    let mut compiled = Vec::new();
-    let mut failed = false;
-    for (path, stem) in configs.iter().zip(names) {
-        // Keep going so every invalid config is reported in one run.
-        let validated = match io::validate_config(Some(path), false) {
-            Ok(v) => v,
-            Err(d) => {
-                io::print_diagnostics(&d);
-                failed = true;
-                continue;
-            }
-        };
-        match super::arm::compile(&validated) {
-            Ok(out) => {
-                io::print_diagnostics(&validated.warnings);
-                compiled.push((stem, out));
-            }
-            Err(_) => failed = true,
-        }
-    }
-    if failed {
-        return ExitStatus::Invalid;
-    }
-    compiled
-        .iter()
-        .map(|(stem, out)| super::arm::emit(out, Some(&dir.join(stem)), args.check))
-        .max_by_key(|s| *s as i32)
-        .unwrap_or(ExitStatus::Success)
 }
 
 /// Loads the catalog, expands the configs, validates and compiles each one.

@@ -37,7 +37,7 @@ pub fn build(args: &BuildArgs) -> ExitStatus {
                 format!("{} configs were given but no -o DIR", configs.len()),
             )
             .with_help(
-                "several configs build several clusters: pass -o DIR (see `amlc build --help`)",
+                "several configs build several clusters: pass -o DIR to get DIR/<name>/ (DIR/<name>.yaml for aso; see `amlc build --help`)",
             ),
         );
     }
@@ -116,6 +116,7 @@ pub fn check_args(target: Target, output: Option<&Path>) -> Result<(), ExitStatu
 }
 
 /// Runs an installer target for one validated config.
+#[cfg(test)]
 pub fn run(
     validated: &Validated,
     target: Target,

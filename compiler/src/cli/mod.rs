@@ -2,7 +2,6 @@
 //! One small module per subcommand; shared I/O lives in `io`.
 
 pub mod args;
-mod arm;
 mod build;
 mod diff;
 mod doctor;
