@@ -166,12 +166,13 @@ fn check(
             }
         }
         Value::Bool(_) if ty != "bool" => out.push(format!("{at}: {ty}, not a boolean")),
-        Value::String(s) if ty.starts_with("Enum") => {
-            // The parser keeps an enum's values, the quoted lines under it, as children.
-            if !field.children.contains_key(&format!("\"{s}\"")) {
-                out.push(format!("{at}: `{s}` is not one of the enum's values"));
-            }
+        // The parser keeps an enum's values, the quoted lines under it, as children.
+        Value::String(s)
+            if ty.starts_with("Enum") && !field.children.contains_key(&format!("\"{s}\"")) =>
+        {
+            out.push(format!("{at}: `{s}` is not one of the enum's values"));
         }
+        Value::String(_) if ty.starts_with("Enum") => {}
         Value::String(_) if !(ty == "string" || ty.starts_with("Enum")) => {
             out.push(format!("{at}: {ty}, not a string"))
         }

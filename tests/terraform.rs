@@ -317,6 +317,7 @@ fn no_key_material_and_secrets_only_in_sensitive_variables() {
                 .map(str::to_owned),
         );
     }
+    let var_ref = regex::Regex::new(r"var\.([a-z0-9_]+)").unwrap();
     let mut saw_tls = false;
     for case in cases() {
         let out = build(&case);
@@ -361,10 +362,7 @@ fn no_key_material_and_secrets_only_in_sensitive_variables() {
             .find(|a| a.key() == "configuration_protected_settings")
         {
             let text = ps.expr().to_string();
-            for var in regex::Regex::new(r"var\.([a-z0-9_]+)")
-                .unwrap()
-                .captures_iter(&text)
-            {
+            for var in var_ref.captures_iter(&text) {
                 saw_tls |= &var[1] == "ssl_key_pem_base64";
                 assert_eq!(
                     sensitive.get(&var[1]),

@@ -186,7 +186,7 @@ impl std::fmt::Display for NodeSize {
 
 /// MiB as GiB for people: `14 GiB`, `3.5 GiB`.
 fn gib(mib: u64) -> String {
-    if mib % 1024 == 0 {
+    if mib.is_multiple_of(1024) {
         format!("{} GiB", mib / 1024)
     } else {
         format!("{:.1} GiB", mib as f64 / 1024.0)
