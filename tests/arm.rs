@@ -634,6 +634,80 @@ fn the_clis_refusals_are_validation_errors() {
     }
 }
 
+/// CLI measured: the CLI sends no identity on AKS and a system-assigned one on Arc-connected
+/// clusters (arc, aro, ocp).
+#[test]
+fn no_identity_on_aks_a_system_assigned_one_on_arc_connected_clusters() {
+    for (ty, want) in [
+        ("aks", None),
+        ("arc", Some("SystemAssigned")),
+        ("aro", Some("SystemAssigned")),
+        ("ocp", Some("SystemAssigned")),
+    ] {
+        let v = validated(&format!(
+            "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: {ty}\n  name: c\n  resourceGroup: rg\n"
+        ));
+        let t: Value = serde_json::from_str(&arm::template(&v).unwrap().template).unwrap();
+        assert_eq!(
+            extension(&t)
+                .get("identity")
+                .map(|i| i["type"].as_str().unwrap()),
+            want,
+            "{ty}"
+        );
+    }
+}
+
+/// CLI measured: what the CLI writes itself is its own lower-case literal; what the user
+/// passes (a config field) goes through as the docs spell it.
+#[test]
+fn derived_booleans_are_the_clis_lower_case_literals() {
+    let v = validated(
+        "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster:\n  type: ocp\n  name: c\n  resourceGroup: rg\n  nodeCount: 2\ninference:\n  enabled: true\n  allowInsecureConnections: true\n  routerServiceType: NodePort\n",
+    );
+    let s = arm::configuration_settings(&v.config);
+    for key in [
+        "relayserver.enabled",
+        "nginxIngress.enabled",
+        "servicebus.enabled",
+        "openshift",
+        "inferenceRouterHA",
+    ] {
+        assert!(
+            matches!(s[key].as_str(), "true" | "false"),
+            "{key}: {}",
+            s[key]
+        );
+    }
+    for key in [
+        "enableTraining",
+        "enableInference",
+        "allowInsecureConnections",
+        "scoringFe.serviceType.nodePort",
+    ] {
+        assert!(
+            matches!(s[key].as_str(), "True" | "False"),
+            "{key}: {}",
+            s[key]
+        );
+    }
+}
+
+/// CLI measured: the CLI also sends the local PEM paths as protected settings; amlc sends
+/// only the base64 of the files, as the CLI does beside them.
+#[test]
+fn local_pem_paths_are_never_sent() {
+    let v = load(&root().join("golden-arm/https-files"));
+    let ps = arm::configuration_protected_settings(&v.config);
+    let keys: Vec<&str> = ps.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["scoringFe.sslCert", "scoringFe.sslKey"]);
+    let t = arm::template(&v).unwrap().template;
+    let ssl = v.config.inference.ssl.as_ref().unwrap();
+    assert!(!t.contains("sslCertPemFile") && !t.contains("sslKeyPemFile"));
+    assert!(!t.contains(ssl.cert_file.as_deref().unwrap()));
+    assert!(!t.contains(ssl.key_file.as_deref().unwrap()));
+}
+
 /// Auto-upgrade without a written version is what the CLI does by default: no `version`.
 #[test]
 fn auto_upgrade_without_a_pinned_version_sends_no_version() {
