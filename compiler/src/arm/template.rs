@@ -199,7 +199,11 @@ fn secure(description: &str) -> Param {
 }
 
 fn string_map(map: BTreeMap<String, String>) -> Value {
-    Value::Object(map.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+    Value::Object(
+        map.into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
 }
 
 fn resources(config: &Config) -> Vec<Value> {
