@@ -12,11 +12,13 @@ use super::args::{DiagnosticsFormat, DoctorArgs};
 use super::io;
 
 pub fn run(args: &DoctorArgs) -> ExitStatus {
-    let validated = match io::load(args.config.as_deref(), true) {
+    let validated = match io::validate_config(args.config.as_deref(), true) {
         Ok(v) => v,
-        Err(status) => return status,
+        Err(d) => {
+            io::print_diagnostics(&d);
+            return ExitStatus::Invalid;
+        }
     };
-    io::print_diagnostics(&validated.warnings);
     let catalog = match amlc::catalog::Catalog::embedded() {
         Ok(c) => c,
         Err(d) => {
@@ -50,6 +52,9 @@ pub fn run(args: &DoctorArgs) -> ExitStatus {
         DiagnosticsFormat::Json => doctor::render_json(&findings),
     };
     io::print_stdout(&text);
+    // The config's own warnings (amlc validate's business) after the cluster's findings,
+    // and only once the cluster was read: an unreachable cluster is one line.
+    io::print_diagnostics(&validated.warnings);
     if args.output == DiagnosticsFormat::Json {
         eprintln!("{}", doctor::summary(&findings));
     }
