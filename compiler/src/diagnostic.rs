@@ -299,6 +299,15 @@ pub fn render_text(diagnostics: &[Diagnostic], color: bool, width: usize) -> Str
             };
             // A plain `file:line:col` line first: editors and CI annotators jump to it.
             out.push_str(&format!("{loc}: {sev}: {}\n", d.message));
+            if d.severity == Severity::Warning {
+                // A warning is read on every run: its line, its code and the fix, without
+                // the source excerpt an error needs (`warnings.ignore` takes the code).
+                out.push_str(&format!("  {}\n", d.code));
+                if let Some(help) = &d.help {
+                    out.push_str(&format!("  help: {help}\n"));
+                }
+                continue;
+            }
         }
         if handler.render_report(&mut out, d).is_err() {
             out.push_str(&format!("{}: {}\n", d.code, d.message));
