@@ -204,7 +204,7 @@ const APPARMOR_ANNOTATION: &str = "container.apparmor.security.beta.kubernetes.i
 
 /// The controls a pod fails. `metadata` is the pod template's (AppArmor annotations live
 /// there); `spec` its spec. Sorted, one entry per control and place.
-pub fn violations(metadata: &Value, spec: &Value) -> Vec<Violation> {
+pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut fail = |control: Control, detail: String| out.push(Violation { control, detail });
     let pod = spec.get("securityContext").unwrap_or(&Value::Null);
@@ -213,11 +213,11 @@ pub fn violations(metadata: &Value, spec: &Value) -> Vec<Violation> {
         .flat_map(|k| spec.get(*k).and_then(Value::as_array).into_iter().flatten())
         .map(|c| (c["name"].as_str().unwrap_or("?"), c))
         .collect();
-    let csc = |c: &'_ Value| -> Value { c.get("securityContext").cloned().unwrap_or(Value::Null) };
+    let csc = |c: &'a Value| -> &'a Value { c.get("securityContext").unwrap_or(&Value::Null) };
 
     // Baseline.
     let host_process = |sc: &Value| sc.pointer("/windowsOptions/hostProcess") == Some(&true.into());
-    if host_process(pod) || containers.iter().any(|(_, c)| host_process(&csc(c))) {
+    if host_process(pod) || containers.iter().any(|(_, c)| host_process(csc(c))) {
         fail(
             Control::HostProcess,
             "windowsOptions.hostProcess is true".into(),
@@ -288,13 +288,11 @@ pub fn violations(metadata: &Value, spec: &Value) -> Vec<Violation> {
             }
         }
     }
-    let mut contexts: Vec<(String, Value)> = vec![("the pod".into(), pod.clone())];
-    contexts.extend(
-        containers
-            .iter()
-            .map(|(n, c)| (format!("container {n}"), csc(c))),
-    );
-    for (who, sc) in &contexts {
+    // Who is named only when something fails: most pods fail nothing.
+    let contexts =
+        std::iter::once((None, pod)).chain(containers.iter().map(|(n, c)| (Some(*n), csc(c))));
+    for (name, sc) in contexts {
+        let who = Who(name);
         if let Some(t) = sc.pointer("/appArmorProfile/type").and_then(Value::as_str)
             && t != "RuntimeDefault"
             && t != "Localhost"
@@ -410,6 +408,18 @@ pub fn violations(metadata: &Value, spec: &Value) -> Vec<Violation> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The pod, or one of its containers, in a violation's detail.
+struct Who<'a>(Option<&'a str>);
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("the pod"),
+            Some(n) => write!(f, "container {n}"),
+        }
+    }
 }
 
 /// The distinct controls of some violations.
