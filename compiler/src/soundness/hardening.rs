@@ -28,7 +28,8 @@ pub struct Finding {
 /// The component that rendered an object, by its label.
 pub fn component_of<'c>(v: &Value, catalog: &'c Catalog) -> Option<&'c ComponentMeta> {
     let name = v
-        .pointer("/metadata/labels")?
+        .get("metadata")?
+        .get("labels")?
         .get("app.kubernetes.io/name")?
         .as_str()?;
     catalog.get(name).map(|c| &c.meta)
@@ -41,6 +42,10 @@ pub fn check<'a>(objects: impl IntoIterator<Item = &'a Value>, catalog: &Catalog
     let (no_pod_security, no_rbac) = (PodSecurityMeta::default(), RbacMeta::default());
     let mut out = Vec::new();
     for v in &objects {
+        // Only pods and ClusterRoles are judged; most objects are neither.
+        if object::pod_template(v).is_none() && object::kind(v) != "ClusterRole" {
+            continue;
+        }
         let meta = component_of(v, catalog);
         let policy = meta.map_or(&no_pod_security, |m| &m.pod_security);
         let declared = meta.map_or(&no_rbac, |m| &m.rbac);

@@ -216,7 +216,8 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
     let csc = |c: &'a Value| -> &'a Value { c.get("securityContext").unwrap_or(&Value::Null) };
 
     // Baseline.
-    let host_process = |sc: &Value| sc.pointer("/windowsOptions/hostProcess") == Some(&true.into());
+    let host_process =
+        |sc: &Value| at(sc, &["windowsOptions", "hostProcess"]) == Some(&true.into());
     if host_process(pod) || containers.iter().any(|(_, c)| host_process(csc(c))) {
         fail(
             Control::HostProcess,
@@ -236,7 +237,7 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
                 format!("container {name} is privileged"),
             );
         }
-        for cap in strings(sc.pointer("/capabilities/add")) {
+        for cap in strings(at(sc, &["capabilities", "add"])) {
             if !BASELINE_CAPABILITIES.contains(&cap) {
                 fail(
                     Control::Capabilities,
@@ -268,7 +269,7 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
                 format!(
                     "volume {} mounts host path {}",
                     v["name"].as_str().unwrap_or("?"),
-                    v.pointer("/hostPath/path")
+                    at(v, &["hostPath", "path"])
                         .and_then(Value::as_str)
                         .unwrap_or("?")
                 ),
@@ -293,7 +294,7 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
         std::iter::once((None, pod)).chain(containers.iter().map(|(n, c)| (Some(*n), csc(c))));
     for (name, sc) in contexts {
         let who = Who(name);
-        if let Some(t) = sc.pointer("/appArmorProfile/type").and_then(Value::as_str)
+        if let Some(t) = at(sc, &["appArmorProfile", "type"]).and_then(Value::as_str)
             && t != "RuntimeDefault"
             && t != "Localhost"
         {
@@ -317,7 +318,7 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
                 }
             }
         }
-        if sc.pointer("/seccompProfile/type").and_then(Value::as_str) == Some("Unconfined") {
+        if at(sc, &["seccompProfile", "type"]).and_then(Value::as_str) == Some("Unconfined") {
             fail(
                 Control::Seccomp,
                 format!("{who} has seccomp profile Unconfined"),
@@ -379,21 +380,21 @@ pub fn violations<'a>(metadata: &'a Value, spec: &'a Value) -> Vec<Violation> {
             );
         }
         let confined = |t: Option<&str>| matches!(t, Some("RuntimeDefault") | Some("Localhost"));
-        let own = sc.pointer("/seccompProfile/type").and_then(Value::as_str);
-        let inherited = pod.pointer("/seccompProfile/type").and_then(Value::as_str);
+        let own = at(sc, &["seccompProfile", "type"]).and_then(Value::as_str);
+        let inherited = at(pod, &["seccompProfile", "type"]).and_then(Value::as_str);
         if !confined(own.or(inherited)) {
             fail(
                 Control::RestrictedSeccomp,
                 format!("container {name} has no RuntimeDefault or Localhost seccomp profile"),
             );
         }
-        if !strings(sc.pointer("/capabilities/drop")).any(|c| c == "ALL") {
+        if !strings(at(sc, &["capabilities", "drop"])).any(|c| c == "ALL") {
             fail(
                 Control::RestrictedCapabilities,
                 format!("container {name} does not drop ALL capabilities"),
             );
         }
-        for cap in strings(sc.pointer("/capabilities/add")) {
+        for cap in strings(at(sc, &["capabilities", "add"])) {
             if cap != "NET_BIND_SERVICE" {
                 fail(
                     Control::RestrictedCapabilities,
@@ -425,6 +426,12 @@ impl fmt::Display for Who<'_> {
 /// The distinct controls of some violations.
 pub fn controls(violations: &[Violation]) -> BTreeSet<Control> {
     violations.iter().map(|v| v.control).collect()
+}
+
+/// `v[k0][k1]...`: a JSON Pointer without parsing one (it allocates per token), since every
+/// build judges every pod.
+fn at<'v>(v: &'v Value, keys: &[&str]) -> Option<&'v Value> {
+    keys.iter().try_fold(v, |v, k| v.get(*k))
 }
 
 fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {

@@ -70,7 +70,7 @@ pub fn own_groups<'a>(objects: impl IntoIterator<Item = &'a Value>) -> BTreeSet<
     objects
         .into_iter()
         .filter(|v| object::kind(v) == "CustomResourceDefinition")
-        .filter_map(|v| v.pointer("/spec/group").and_then(Value::as_str))
+        .filter_map(|v| v.get("spec")?.get("group")?.as_str())
         .collect()
 }
 
