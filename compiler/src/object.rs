@@ -60,13 +60,19 @@ fn metadata<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get("metadata")?.get(key)?.as_str()
 }
 
-/// The pod template of a workload, where the kind has one.
+/// The pod template of a workload, where the kind has one. (Looked up key by key, not by
+/// JSON Pointer, which allocates per token: every build asks this of every object several
+/// times.)
 pub fn pod_template(v: &Value) -> Option<&Value> {
     match kind(v) {
         "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" => {
-            v.pointer("/spec/template")
+            v.get("spec")?.get("template")
         }
-        "CronJob" => v.pointer("/spec/jobTemplate/spec/template"),
+        "CronJob" => v
+            .get("spec")?
+            .get("jobTemplate")?
+            .get("spec")?
+            .get("template"),
         _ => None,
     }
 }
@@ -75,9 +81,13 @@ pub fn pod_template(v: &Value) -> Option<&Value> {
 pub fn pod_template_mut(v: &mut Value) -> Option<&mut Value> {
     match kind(v) {
         "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "Job" => {
-            v.pointer_mut("/spec/template")
+            v.get_mut("spec")?.get_mut("template")
         }
-        "CronJob" => v.pointer_mut("/spec/jobTemplate/spec/template"),
+        "CronJob" => v
+            .get_mut("spec")?
+            .get_mut("jobTemplate")?
+            .get_mut("spec")?
+            .get_mut("template"),
         _ => None,
     }
 }

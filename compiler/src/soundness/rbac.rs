@@ -89,12 +89,13 @@ pub fn check(role: &Value, own: &BTreeSet<&str>) -> Vec<Finding> {
         .flatten()
         .enumerate()
     {
-        let groups = strings(rule, "apiGroups");
-        let resources = strings(rule, "resources");
-        let verbs = strings(rule, "verbs");
-        let core = groups.iter().any(|g| g.is_empty() || *g == "*");
-        let covers = |resource: &str| resources.iter().any(|r| *r == resource || *r == "*");
-        let may = |verb: &str| verbs.iter().any(|v| *v == verb || *v == "*");
+        // Iterated in place, not collected: every build judges every ClusterRole.
+        let groups = || strings(rule, "apiGroups");
+        let resources = || strings(rule, "resources");
+        let verbs = || strings(rule, "verbs");
+        let core = groups().any(|g| g.is_empty() || g == "*");
+        let covers = |resource: &str| resources().any(|r| r == resource || r == "*");
+        let may = |verb: &str| verbs().any(|v| v == verb || v == "*");
         let mut finding = |breach: Breach, detail: String| {
             out.push(Finding {
                 breach,
@@ -108,28 +109,22 @@ pub fn check(role: &Value, own: &BTreeSet<&str>) -> Vec<Finding> {
                 finding(Breach::DeletesClusterObjects, format!("may delete {p}"));
             }
         }
-        let wildcard = [&groups, &resources, &verbs]
-            .iter()
-            .any(|l| l.iter().any(|s| s.contains('*')));
-        if wildcard {
-            let foreign: Vec<&str> = groups
-                .iter()
-                .copied()
+        let wildcard = groups()
+            .chain(resources())
+            .chain(verbs())
+            .any(|s| s.contains('*'));
+        if wildcard && groups().any(|g| !own.contains(g)) {
+            let foreign: Vec<&str> = groups()
                 .filter(|g| !own.contains(g))
+                .map(|g| if g.is_empty() { "\"\" (core)" } else { g })
                 .collect();
-            if !foreign.is_empty() {
-                finding(
-                    Breach::WildcardOutsideOwnGroups,
-                    format!(
-                        "grants `*` in API groups the render defines no CRD for: {}",
-                        foreign
-                            .iter()
-                            .map(|g| if g.is_empty() { "\"\" (core)" } else { g })
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            }
+            finding(
+                Breach::WildcardOutsideOwnGroups,
+                format!(
+                    "grants `*` in API groups the render defines no CRD for: {}",
+                    foreign.join(", ")
+                ),
+            );
         }
         let named_only = rule
             .get("resourceNames")
@@ -149,13 +144,12 @@ pub fn check(role: &Value, own: &BTreeSet<&str>) -> Vec<Finding> {
     out
 }
 
-fn strings<'a>(rule: &'a Value, key: &str) -> Vec<&'a str> {
+fn strings<'a>(rule: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
     rule.get(key)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .collect()
 }
 
 #[cfg(test)]
