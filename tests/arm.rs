@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::common::compare;
 use amlc::arm::{self, ArmOutput};
 use amlc::config::{Config, Profile};
 use amlc::diagnostic::Source;
@@ -70,22 +71,6 @@ fn build(case: &Path) -> ArmOutput {
             amlc::diagnostic::render_text(&d, false, 80)
         )
     })
-}
-
-fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header("expected", "actual")
-            .to_string();
-        failures.push(format!("{}:\n{diff}", path.display()));
-    }
 }
 
 #[test]

@@ -15,7 +15,8 @@ use amlc::aso::{self, AsoOutput};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::terraform::{cases_in, compare, load, name};
+use super::terraform::{cases_in, load, name};
+use crate::common::compare;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::common::compare;
 use amlc::diagnostic::Source;
 use amlc::terraform::{self, TerraformOutput};
 use amlc::validate::{self, Host, Validated};
@@ -58,23 +59,6 @@ pub fn load(case: &Path) -> Validated {
             amlc::diagnostic::render_text(&d, false, 80)
         )
     })
-}
-
-/// Writes `actual` under UPDATE_GOLDEN, else records a readable diff against the file.
-pub fn compare(path: &Path, actual: &str, failures: &mut Vec<String>) {
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path).unwrap_or_default();
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .header("expected", "actual")
-            .to_string();
-        failures.push(format!("{}:\n{diff}", path.display()));
-    }
 }
 
 fn cases() -> Vec<PathBuf> {

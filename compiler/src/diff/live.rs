@@ -341,6 +341,35 @@ pub(crate) fn classify(e: kube::Error) -> Failure {
     }
 }
 
+/// Every item of a LIST at `url`, page by page (bounded memory and response size on big
+/// clusters).
+pub(crate) async fn list_pages(client: &kube::Client, url: &str) -> Result<Vec<Value>, Failure> {
+    let request = kube::core::Request::new(url);
+    let mut items = Vec::new();
+    let mut continue_token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(t) = &continue_token {
+            params = params.continue_token(t);
+        }
+        let http = request
+            .list(&params)
+            .map_err(|e| Failure::Fatal(format!("cannot build a request: {e}")))?;
+        let page: Value = client.request(http).await.map_err(classify)?;
+        if let Some(list) = page.get("items").and_then(Value::as_array) {
+            items.extend(list.iter().cloned());
+        }
+        continue_token = page
+            .pointer("/metadata/continue")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned);
+        if continue_token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
 /// One LIST (or GETs in its place) of one kind in one namespace.
 struct Read {
     api_version: String,
@@ -446,30 +475,8 @@ impl Read {
     }
 
     async fn list(&self, client: &kube::Client) -> Result<Vec<Value>, Failure> {
-        let request = kube::core::Request::new(self.url());
-        let mut objects = Vec::new();
-        let mut continue_token: Option<String> = None;
-        loop {
-            let mut params = ListParams::default().limit(PAGE_SIZE);
-            if let Some(t) = &continue_token {
-                params = params.continue_token(t);
-            }
-            let http = request
-                .list(&params)
-                .map_err(|e| Failure::Fatal(format!("cannot build a request: {e}")))?;
-            let page: Value = client.request(http).await.map_err(classify)?;
-            if let Some(items) = page.get("items").and_then(Value::as_array) {
-                objects.extend(items.iter().cloned().map(|i| self.typed(i)));
-            }
-            continue_token = page
-                .pointer("/metadata/continue")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if continue_token.is_none() {
-                return Ok(objects);
-            }
-        }
+        let items = list_pages(client, &self.url()).await?;
+        Ok(items.into_iter().map(|i| self.typed(i)).collect())
     }
 
     async fn get_each(&self, client: &kube::Client) -> Result<Vec<Value>, Failure> {

@@ -124,6 +124,8 @@ fn version(snap: &Snapshot, out: &mut Vec<Finding>) {
 
 /// A live node, as the checks see it.
 pub struct LiveNode {
+    /// The node's name (the class's name says "node NAME" for the scheduling reasons).
+    pub name: String,
     pub class: NodeClass,
     pub cordoned: bool,
     pub allocatable: Amount,
@@ -188,6 +190,7 @@ fn live_nodes(snap: &Snapshot, out: &mut Vec<Finding>) -> Option<Vec<LiveNode>> 
                     })
                     .collect();
                 LiveNode {
+                    name: crate::object::name(n).to_owned(),
                     class: NodeClass {
                         name: format!("node {}", crate::object::name(n)),
                         labels,
@@ -384,7 +387,7 @@ fn capacity(
         .map(|n| {
             let taken = used
                 .as_ref()
-                .and_then(|u| u.get(n.class.name.trim_start_matches("node ")))
+                .and_then(|u| u.get(&n.name))
                 .copied()
                 .unwrap_or_default();
             let free = Amount {
@@ -436,10 +439,7 @@ fn capacity(
         memory_mib: s.memory_mib + n.allocatable.memory_mib,
     });
     let names = || {
-        let mut n: Vec<&str> = eligible
-            .iter()
-            .map(|(n, _)| n.class.name.trim_start_matches("node "))
-            .collect();
+        let mut n: Vec<&str> = eligible.iter().map(|(n, _)| n.name.as_str()).collect();
         let more = n.len().saturating_sub(5);
         n.truncate(5);
         let mut text = n.join(", ");
@@ -517,7 +517,7 @@ fn tainted_nodes(config: &Config, nodes: &[LiveNode], out: &mut Vec<Finding>) {
             .map(crate::taints::NodeTaint::spec)
             .collect();
         if !lacking.is_empty() {
-            let node = n.class.name.trim_start_matches("node ");
+            let node = &n.name;
             out.push(finding(
                 "amlc::doctor::taints-missing",
                 Severity::Warning,

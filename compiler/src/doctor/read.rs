@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use futures::StreamExt as _;
-use kube::core::params::{GetParams, ListParams};
+use kube::core::params::GetParams;
 use serde_json::Value;
 
 use crate::diff::Side;
@@ -178,40 +178,17 @@ async fn read(
     })
 }
 
-/// Every page of a LIST.
+/// Every item of a LIST, or why it could not be read.
 async fn list_all(
     client: &kube::Client,
     url: &str,
     permission: &str,
 ) -> Result<Read<Vec<Value>>, Unreachable> {
-    let request = kube::core::Request::new(url);
-    let mut items = Vec::new();
-    let mut continue_token: Option<String> = None;
-    loop {
-        let mut params = ListParams::default().limit(500);
-        if let Some(t) = &continue_token {
-            params = params.continue_token(t);
-        }
-        let http = request
-            .list(&params)
-            .map_err(|e| Unreachable(format!("cannot build a request: {e}")))?;
-        let page: Value = match client.request(http).await.map_err(live::classify) {
-            Ok(page) => page,
-            Err(Failure::Fatal(reason)) => return Err(Unreachable(reason)),
-            Err(Failure::Forbidden) => return Ok(Read::Forbidden(permission.to_owned())),
-            Err(Failure::NotFound) => return Ok(Read::NotServed),
-        };
-        if let Some(list) = page.get("items").and_then(Value::as_array) {
-            items.extend(list.iter().cloned());
-        }
-        continue_token = page
-            .pointer("/metadata/continue")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
-        if continue_token.is_none() {
-            return Ok(Read::Ok(items));
-        }
+    match live::list_pages(client, url).await {
+        Ok(items) => Ok(Read::Ok(items)),
+        Err(Failure::Fatal(reason)) => Err(Unreachable(reason)),
+        Err(Failure::Forbidden) => Ok(Read::Forbidden(permission.to_owned())),
+        Err(Failure::NotFound) => Ok(Read::NotServed),
     }
 }
 
