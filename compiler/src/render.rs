@@ -18,6 +18,7 @@ use crate::diagnostic::{Diagnostic, Source};
 use crate::object::{self, Object};
 use crate::plan::{Plan, PlannedComponent, Replicas};
 
+mod block_yaml;
 mod name_swap;
 
 use name_swap::NameSwap;
@@ -250,8 +251,18 @@ fn parse_documents_shared(text: &str) -> Result<Arc<Vec<Value>>, serde_yaml_ng::
     Ok(parsed)
 }
 
-/// The documents of a YAML stream; empty and comment-only documents are dropped.
+/// The documents of a YAML stream; empty and comment-only documents are dropped. The
+/// subset the templates write is read directly (`block_yaml`); anything else by
+/// serde_yaml_ng, which also gives the errors.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
+    if let Some(documents) = block_yaml::parse(text) {
+        return Ok(documents);
+    }
+    parse_documents_libyaml(text)
+}
+
+/// [`parse_documents`] by serde_yaml_ng alone.
+fn parse_documents_libyaml(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         let v = Value::deserialize(doc)?;
@@ -292,6 +303,87 @@ fn rendered_yaml_error(
 mod tests {
     use super::*;
     use crate::catalog::Origin;
+
+    /// The golden cases' configs (those that build with the built-in components).
+    fn golden_configs() -> Vec<(String, crate::config::Config)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(root).unwrap() {
+            let dir = entry.unwrap().path();
+            let file = dir.join("amlc.yaml");
+            if dir.join("components").exists() || dir.join("args").exists() {
+                continue;
+            }
+            if let Ok(text) = std::fs::read_to_string(&file)
+                && let Ok(config) = serde_yaml_ng::from_str(&text)
+            {
+                out.push((dir.display().to_string(), config));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every template of every golden case renders YAML the direct reader takes, and reads
+    /// it as serde_yaml_ng does: a template leaving the subset would silently cost the
+    /// build its speed, a difference would change the objects.
+    #[test]
+    fn every_rendered_template_is_read_directly_and_as_libyaml_reads_it() {
+        let catalog = Catalog::embedded().unwrap();
+        let env = catalog.templates().environment();
+        let configs = golden_configs();
+        assert!(configs.len() >= 15, "only {} golden configs", configs.len());
+        let mut texts = 0;
+        for (case, config) in &configs {
+            let plan = crate::plan::plan(config, &catalog).unwrap();
+            let base = minijinja::Value::from_serialize(&plan.context);
+            for planned in &plan.components {
+                let component = catalog.get(&planned.name).unwrap();
+                let cx = template_context(&base, component_context(planned));
+                for t in &component.templates {
+                    let text = env.get_template(&t.path).unwrap().render(&cx).unwrap();
+                    let direct = block_yaml::parse(&text).unwrap_or_else(|| {
+                        panic!(
+                            "{case}: {} renders YAML outside block_yaml's subset",
+                            t.path
+                        )
+                    });
+                    assert_eq!(
+                        direct,
+                        parse_documents_libyaml(&text).unwrap(),
+                        "{case}: {}",
+                        t.path
+                    );
+                    texts += 1;
+                }
+            }
+        }
+        assert!(texts >= 200, "only {texts} rendered texts");
+    }
+
+    /// The golden outputs (the emitter's style: quoted strings, block scalars, flow
+    /// collections) read the same both ways whenever the direct reader takes them.
+    #[test]
+    fn golden_outputs_read_the_same_both_ways() {
+        let mut read = 0;
+        for dir in ["golden", "golden-aso"] {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            for entry in walkdir::WalkDir::new(root) {
+                let path = entry.unwrap().into_path();
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let Ok(libyaml) = parse_documents_libyaml(&text) else {
+                    continue;
+                };
+                if let Some(direct) = block_yaml::parse(&text) {
+                    assert_eq!(direct, libyaml, "{}", path.display());
+                    read += 1;
+                }
+            }
+        }
+        assert!(read >= 20, "only {read} golden files read directly");
+    }
 
     fn catalog(template: &str) -> Catalog {
         Catalog::from_files(
