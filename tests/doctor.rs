@@ -343,6 +343,45 @@ fn another_ingress_nginx_webhook_that_fails_closed_is_an_error() {
     );
 }
 
+/// An earlier install of the same render (bundled ingress-nginx, its webhook fails closed)
+/// holds the webhook configuration the render writes: that is the extension's own, not a
+/// foreign controller's.
+#[test]
+fn the_renders_own_ingress_nginx_webhook_is_not_foreign() {
+    let config = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks, nodeCount: 1}\ninference: {enabled: true, allowInsecureConnections: true, nginxIngress: true}\n";
+    let source = amlc::diagnostic::Source::new("amlc.yaml", config);
+    let validated =
+        amlc::validate::validate(&source, &amlc::validate::NoFiles { now_unix: 0 }).unwrap();
+    let catalog = amlc::catalog::Catalog::embedded().unwrap();
+    let build = amlc::build(&validated, &catalog).unwrap();
+    let own: Vec<Value> = build
+        .objects
+        .iter()
+        .map(|o| o.value().clone())
+        .filter(|o| {
+            o["kind"] == "ValidatingWebhookConfiguration"
+                && o["webhooks"].as_array().into_iter().flatten().any(|w| {
+                    w["name"]
+                        .as_str()
+                        .is_some_and(|n| n.contains("nginx.ingress.kubernetes.io"))
+                })
+        })
+        .collect();
+    assert_eq!(own.len(), 1, "the render has its ingress-nginx webhook");
+    let f = Fixture::healthy(own);
+    let found = f.findings(config);
+    assert!(
+        !codes(&found).contains(&("amlc::doctor::foreign-ingress-webhook", Severity::Error)),
+        "{:?}",
+        codes(&found)
+    );
+    assert!(
+        !codes(&found).contains(&("amlc::doctor::foreign-ingress-webhook", Severity::Warning)),
+        "{:?}",
+        codes(&found)
+    );
+}
+
 #[test]
 fn the_tls_secret_must_exist_with_its_keys_and_its_values_are_never_shown() {
     let config = "apiVersion: amlc/v1\nkind: ExtensionConfig\ncluster: {type: aks}\ninference:\n  enabled: true\n  ssl: {cname: ml.contoso.com, secretName: fe-tls}\n";

@@ -5,7 +5,7 @@
 //! It does not read files (the CLI hands it `(path, text)` pairs), decide which
 //! components are on (`plan`), or render templates (`render`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -594,6 +594,16 @@ impl Catalog {
                 Err(mut d) => diagnostics.append(&mut d),
             }
         }
+        if origin == Origin::BuiltIn {
+            // Built-in templates compile on first use, in the render's threads, and only
+            // those of the components a config turns on (tests compile every one).
+            let texts: HashMap<String, String> = components
+                .values()
+                .flat_map(|c: &Component| &c.templates)
+                .map(|t| (t.path.clone(), t.text.clone()))
+                .collect();
+            env.set_loader(move |name| Ok(texts.get(name).cloned()));
+        }
         if diagnostics.is_empty() {
             Ok(Catalog {
                 components,
@@ -746,7 +756,10 @@ fn load_component(
                 path: path(inner),
                 text: (*text).to_owned(),
             };
-            if let Err(e) = compiled.add_template_owned(f.path.clone(), f.text.clone()) {
+            // A user's templates compile now, so their mistakes are reported at load time.
+            if origin == Origin::User
+                && let Err(e) = compiled.add_template_owned(f.path.clone(), f.text.clone())
+            {
                 diagnostics.push(template_diagnostic(&f, &e, origin));
             }
             templates.push(f);
@@ -875,6 +888,34 @@ mod tests {
     fn built_in_components_load() {
         let catalog = Catalog::embedded().unwrap_or_else(|d| panic!("{d:#?}"));
         assert!(catalog.get("gateway").is_some());
+    }
+
+    /// Built-in templates compile on first use, not when loading: every one must compile,
+    /// and a user's template error is still reported when loading.
+    #[test]
+    fn every_built_in_template_compiles() {
+        let c = Catalog::embedded().unwrap();
+        let env = c.templates().environment();
+        let mut n = 0;
+        for t in c.components().flat_map(|c| &c.templates) {
+            if let Err(e) = env.get_template(&t.path) {
+                panic!("{}: {e}", t.path);
+            }
+            n += 1;
+        }
+        assert!(n >= 20, "only {n} templates");
+        let broken = Catalog::from_files(
+            "mine",
+            &[
+                (
+                    "x/component.yaml".into(),
+                    "description: d\nfeature: both\nwhen: \"true\"\n".into(),
+                ),
+                ("x/templates/a.yaml.j2".into(), "{% if %}".into()),
+            ],
+            Origin::User,
+        );
+        assert!(broken.is_err());
     }
 
     /// Built-in CRDs are parsed on first use, not when loading: they must pass the checks
