@@ -459,7 +459,7 @@ fn certgen_args(job: &Value) -> Option<Vec<&str>> {
 }
 
 /// The value of `--name=` among a certgen Job's arguments, `$(POD_NAMESPACE)` resolved.
-fn flag<'a>(args: &[&'a str], name: &str, ns: &str) -> Option<String> {
+fn flag(args: &[&str], name: &str, ns: &str) -> Option<String> {
     args.iter()
         .find_map(|a| a.strip_prefix(&format!("--{name}=")))
         .map(|v| v.replace("$(POD_NAMESPACE)", ns))
@@ -673,10 +673,10 @@ fn every_webhook_names_a_rendered_service_and_has_a_certificate() {
 /// after it) written `<release>`.
 fn without_release(label: &str) -> String {
     for suffix in ["-prom-admission", "-ingress-nginx-admission"] {
-        if let Some(head) = label.strip_suffix(suffix) {
-            if let Some((kind, _release)) = head.split_once(' ') {
-                return format!("{kind} <release>{suffix}");
-            }
+        if let Some(head) = label.strip_suffix(suffix)
+            && let Some((kind, _release)) = head.split_once(' ')
+        {
+            return format!("{kind} <release>{suffix}");
         }
     }
     label.to_owned()
