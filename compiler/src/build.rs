@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::soundness::{self, Supplied};
 use crate::validate::Validated;
-use crate::{crds, lint, order, render, transform};
+use crate::{crds, emit, lint, order, render, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -105,11 +105,23 @@ pub fn build_in(
         .collect();
     // A CRD derived for this name shares its group, kind and scope with its model.
     let crds = linted.iter().map(|(m, _)| m.shape());
-    for mut o in transform::apply(rendered, &settings, crds) {
-        // Last, so the lints see every value exactly as it will be written.
-        let warnings = lint::apply(&mut o.value);
-        linted.push((Manifest::new(o.value), warnings));
-    }
+    // Each object is written as it will be output, then linted (last, so the lints see
+    // every value exactly as it is written): the lints read the document, and the few
+    // objects they change are written again.
+    let made: Vec<(Manifest, Vec<Diagnostic>)> = transform::apply(rendered, &settings, crds)
+        .into_par_iter()
+        .map(|mut o| {
+            let document = emit::yaml_document(&o.value);
+            let (warnings, changed) = lint::apply_emitted(&mut o.value, &document);
+            let manifest = if changed {
+                Manifest::new(o.value)
+            } else {
+                Manifest::with_document(o.value, document.into())
+            };
+            (manifest, warnings)
+        })
+        .collect();
+    linted.extend(made);
     let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =
         order::sort(linted, |(m, _)| m.shape()).into_iter().unzip();
     if let Some(empty) = lint::require_objects(&objects) {

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
-use crate::object;
+use crate::object::{self, At};
 
 /// Flux skips post-build substitution for objects carrying this annotation with value
 /// [`SUBSTITUTE_DISABLED`].
@@ -41,6 +41,25 @@ pub fn apply(v: &mut Value) -> Vec<Diagnostic> {
         .into_iter()
         .chain(argocd_tracking_label(v))
         .collect()
+}
+
+/// [`apply`] for an object already written as `document`, the emitter's document of it:
+/// the same warnings, and whether the lints changed the object (then its document must be
+/// written again).
+///
+/// The emitter writes every key and string plain, JSON-quoted or as a literal block broken
+/// only at its own newlines, and escapes neither `$` nor `{` (`emit::write_string`): an
+/// object holding `${` shows it in its document. So one byte scan of the document stands in for a walk of the object, and
+/// only an object whose document shows `${` is walked.
+pub fn apply_emitted(v: &mut Value, document: &str) -> (Vec<Diagnostic>, bool) {
+    let flux = if holds_substitution(document) {
+        disable_flux_substitution(v)
+    } else {
+        None
+    };
+    let changed = flux.is_some();
+    let warnings = flux.into_iter().chain(argocd_tracking_label(v)).collect();
+    (warnings, changed)
 }
 
 /// The error for a build that renders nothing; None when there are objects.
@@ -169,7 +188,7 @@ fn find_substitutions(v: &Value, path: &mut String, out: &mut Vec<String>) {
 
 /// A warning when the object's own labels set Argo CD's tracking label.
 fn argocd_tracking_label(v: &Value) -> Option<Diagnostic> {
-    v.pointer("/metadata/labels")
+    v.at("/metadata/labels")
         .and_then(Value::as_object)
         .filter(|labels| labels.contains_key(ARGOCD_TRACKING_LABEL))?;
     Some(
@@ -244,6 +263,32 @@ mod tests {
             assert!(warnings.iter().all(|w| !w.is_error()), "{case}");
             // Idempotent: linting the output changes nothing more.
             assert_eq!(lint(objects.clone()).0, objects, "{case}");
+        }
+    }
+
+    /// Linting an emitted object answers as linting the object: the same warnings and the
+    /// same object, for every row and for `${` in keys, list items and literal blocks.
+    #[test]
+    fn linting_the_emitted_document_is_linting_the_object() {
+        let extra = [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {'${k}': v}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {script: \"line one\\n  echo ${HOME}\\n\"}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {script: \"a$\\n{b}\\n\"}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {app.kubernetes.io/instance: x}}\nl: [a, '${b}']\n",
+        ];
+        for input in ROWS.iter().map(|r| r.1).chain(extra) {
+            for object in docs(input) {
+                let mut walked = object.clone();
+                let want = apply(&mut walked);
+                let mut scanned = object.clone();
+                let document = crate::emit::yaml_document(&object);
+                let (got, changed) = apply_emitted(&mut scanned, &document);
+                assert_eq!(scanned, walked, "{input}");
+                assert_eq!(changed, walked != object, "{input}");
+                let codes =
+                    |w: &[Diagnostic]| w.iter().map(|d| d.message.clone()).collect::<Vec<_>>();
+                assert_eq!(codes(&got), codes(&want), "{input}");
+            }
         }
     }
 

@@ -4,6 +4,44 @@
 
 use serde_json::Value;
 
+/// JSON Pointer lookups without the allocation `Value::pointer` makes for every token
+/// (it unescapes each one into a new `String`): the soundness walk, the lints and the
+/// transforms ask them of every object of every build.
+pub trait At {
+    /// `Value::pointer`, the same answer for every pointer.
+    fn at(&self, pointer: &str) -> Option<&Value>;
+}
+
+impl At for Value {
+    fn at(&self, pointer: &str) -> Option<&Value> {
+        // Escaped tokens (`~0`, `~1`) are rare: the general path unescapes them.
+        if pointer.contains('~') {
+            return self.pointer(pointer);
+        }
+        if pointer.is_empty() {
+            return Some(self);
+        }
+        let rest = pointer.strip_prefix('/')?;
+        rest.split('/')
+            .try_fold(self, |target, token| match target {
+                Value::Object(map) => map.get(token),
+                Value::Array(list) => index(token).and_then(|i| list.get(i)),
+                _ => None,
+            })
+    }
+}
+
+/// An array index as RFC 6901 writes it: digits, no leading zero, no sign.
+fn index(token: &str) -> Option<usize> {
+    if token.is_empty()
+        || (token.len() > 1 && token.starts_with('0'))
+        || !token.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    token.parse().ok()
+}
+
 /// A rendered object and the component that rendered it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
@@ -106,4 +144,45 @@ pub fn object_entry<'a>(
         *slot = Value::Object(serde_json::Map::new());
     }
     slot.as_object_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::At;
+
+    /// `at` answers as `Value::pointer` does, escapes, indexes and misses included.
+    #[test]
+    fn at_is_value_pointer() {
+        let v = serde_json::json!({
+            "a": {"b": [10, {"c": "d"}], "": {"e": 1}, "x/y": 2, "m~n": 3, "01": 4},
+            "list": [[1, 2], []],
+        });
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c",
+            "/a/b/2",
+            "/a/b/01",
+            "/a/b/-1",
+            "/a/b/+1",
+            "/a/b/x",
+            "/a//e",
+            "/a/",
+            "/a/x~1y",
+            "/a/m~0n",
+            "/a/01",
+            "/list/0/1",
+            "/list/1/0",
+            "/missing",
+            "/a/b/1/c/deeper",
+            "a",
+            "/a/b/1/",
+            "/a/b/99999999999999999999999",
+        ] {
+            assert_eq!(v.at(p), v.pointer(p), "{p:?}");
+        }
+    }
 }

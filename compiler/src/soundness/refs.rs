@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{Environment, ObjectRef, Reference};
-use crate::object;
+use crate::object::{self, At};
 
 /// What a reference needs of its target beyond the target existing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,14 +110,14 @@ impl<'a> Graph<'a> {
             match object::kind(v) {
                 "CustomResourceDefinition" => {
                     if let (Some(g), Some(k)) = (
-                        v.pointer("/spec/group").and_then(Value::as_str),
-                        v.pointer("/spec/names/kind").and_then(Value::as_str),
+                        v.at("/spec/group").and_then(Value::as_str),
+                        v.at("/spec/names/kind").and_then(Value::as_str),
                     ) {
                         crds.insert((g, k));
                     }
                 }
                 "Service" => {
-                    let ports = list(v.pointer("/spec/ports"))
+                    let ports = list(v.at("/spec/ports"))
                         .filter_map(|p| {
                             Some((p["name"].as_str(), p.get("port").and_then(Value::as_i64)?))
                         })
@@ -128,7 +128,7 @@ impl<'a> Graph<'a> {
             }
             if let Some(template) = object::pod_template(v) {
                 let labels = template
-                    .pointer("/metadata/labels")
+                    .at("/metadata/labels")
                     .and_then(Value::as_object)
                     .map(|m| {
                         m.iter()
@@ -241,7 +241,7 @@ pub const CREATES_ANNOTATION: &str = "amlc/creates";
 
 /// What an object says it creates at run time, as (kind, name).
 pub fn created(v: &Value) -> impl Iterator<Item = (&str, &str)> {
-    v.pointer("/metadata/annotations")
+    v.at("/metadata/annotations")
         .and_then(|a| a.get(CREATES_ANNOTATION))
         .and_then(Value::as_str)
         .into_iter()
@@ -259,7 +259,7 @@ fn containers(spec: Option<&Value>) -> impl Iterator<Item = &Value> {
 }
 
 fn text<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
-    v.pointer(pointer).and_then(Value::as_str)
+    v.at(pointer).and_then(Value::as_str)
 }
 
 /// The lower-case plural Kubernetes derives for a kind when a CRD does not say (the
@@ -379,13 +379,13 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
             }
         }
         ("", "Service") => {
-            if let Some(selector) = v.pointer("/spec/selector").and_then(Value::as_object) {
+            if let Some(selector) = v.at("/spec/selector").and_then(Value::as_object) {
                 let selector: BTreeMap<String, String> = selector
                     .iter()
                     .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
                     .collect();
                 if !selector.is_empty() {
-                    for (i, p) in list(v.pointer("/spec/ports")).enumerate() {
+                    for (i, p) in list(v.at("/spec/ports")).enumerate() {
                         let port = p
                             .get("targetPort")
                             .or_else(|| p.get("port"))
@@ -431,7 +431,7 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                     Need::Exists,
                 );
             }
-            for (i, t) in list(v.pointer("/spec/tls")).enumerate() {
+            for (i, t) in list(v.at("/spec/tls")).enumerate() {
                 o.named(
                     format!("spec.tls[{i}].secretName"),
                     "Secret",
@@ -439,23 +439,23 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                 );
             }
             let mut backends: Vec<(String, &Value)> = Vec::new();
-            if let Some(b) = v.pointer("/spec/defaultBackend") {
+            if let Some(b) = v.at("/spec/defaultBackend") {
                 backends.push(("spec.defaultBackend".into(), b));
             }
-            for (i, rule) in list(v.pointer("/spec/rules")).enumerate() {
-                for (j, p) in list(rule.pointer("/http/paths")).enumerate() {
+            for (i, rule) in list(v.at("/spec/rules")).enumerate() {
+                for (j, p) in list(rule.at("/http/paths")).enumerate() {
                     if let Some(b) = p.get("backend") {
                         backends.push((format!("spec.rules[{i}].http.paths[{j}].backend"), b));
                     }
                 }
             }
             for (field, b) in backends {
-                let Some(name) = b.pointer("/service/name").and_then(Value::as_str) else {
+                let Some(name) = b.at("/service/name").and_then(Value::as_str) else {
                     continue;
                 };
                 let port = b
-                    .pointer("/service/port/number")
-                    .or_else(|| b.pointer("/service/port/name"))
+                    .at("/service/port/number")
+                    .or_else(|| b.at("/service/port/name"))
                     .and_then(Port::of);
                 let need = port.map_or(Need::Exists, Need::ServicePort);
                 o.add(field, ObjectRef::new("Service", ns, name), need);
@@ -466,7 +466,7 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
             "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration",
         ) => {
             for (i, w) in list(v.get("webhooks")).enumerate() {
-                let Some(svc) = w.pointer("/clientConfig/service") else {
+                let Some(svc) = w.at("/clientConfig/service") else {
                     continue;
                 };
                 if let (Some(sns), Some(name)) = (svc["namespace"].as_str(), svc["name"].as_str()) {
@@ -516,7 +516,7 @@ fn pod_spec(spec: &Value, at: &str, o: &mut Out) {
             "PersistentVolumeClaim",
             text(vol, "/persistentVolumeClaim/claimName"),
         );
-        for src in list(vol.pointer("/projected/sources")) {
+        for src in list(vol.at("/projected/sources")) {
             o.named(&field, "Secret", text(src, "/secret/name"));
             o.named(&field, "ConfigMap", text(src, "/configMap/name"));
         }

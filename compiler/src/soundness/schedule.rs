@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::ObjectRef;
-use crate::object;
+use crate::object::{self, At};
 
 /// One taint of a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,7 +73,7 @@ pub fn fits(spec: &Value, node: &NodeClass) -> Result<(), String> {
         }
     }
     if let Some(terms) = spec
-        .pointer("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .at("/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
         .and_then(Value::as_array)
         && !terms.is_empty()
         && !terms.iter().any(|t| term_matches(t, &node.labels))

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::object::{self, Object};
+use crate::object::{self, At, Object};
 
 pub const ANNOTATION: &str = "checksum/config";
 
@@ -75,23 +75,23 @@ fn referenced_config_maps(spec: &Value) -> BTreeSet<String> {
         }
     };
     for volume in spec["volumes"].as_array().into_iter().flatten() {
-        add(volume.pointer("/configMap/name"));
+        add(volume.at("/configMap/name"));
         for source in volume
-            .pointer("/projected/sources")
+            .at("/projected/sources")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            add(source.pointer("/configMap/name"));
+            add(source.at("/configMap/name"));
         }
     }
     for list in ["containers", "initContainers"] {
         for c in spec[list].as_array().into_iter().flatten() {
             for from in c["envFrom"].as_array().into_iter().flatten() {
-                add(from.pointer("/configMapRef/name"));
+                add(from.at("/configMapRef/name"));
             }
             for env in c["env"].as_array().into_iter().flatten() {
-                add(env.pointer("/valueFrom/configMapKeyRef/name"));
+                add(env.at("/valueFrom/configMapKeyRef/name"));
             }
         }
     }
@@ -111,7 +111,7 @@ mod tests {
             .find(|o| o.kind() == "Deployment")
             .and_then(|o| {
                 o.value
-                    .pointer("/spec/template/metadata/annotations/checksum~1config")
+                    .at("/spec/template/metadata/annotations/checksum~1config")
             })
             .and_then(Value::as_str)
             .map(str::to_owned)
