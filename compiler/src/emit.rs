@@ -27,9 +27,49 @@ pub fn sorted(v: &Value) -> Value {
     }
 }
 
-/// Compact JSON with sorted keys: the form hashed for checksums.
+/// Compact JSON with sorted keys: the form hashed for checksums. Written straight from the
+/// value, keys sorted in place: `serde_json::to_string(&sorted(v))` gives the same bytes
+/// but copies the whole tree first (every Job and config is hashed on every build).
 pub fn canonical_json(v: &Value) -> String {
-    serde_json::to_string(&sorted(v)).unwrap_or_default()
+    let mut out = Vec::with_capacity(256);
+    write_canonical(&mut out, v);
+    // serde_json writes UTF-8, and keys and strings are whole `str`s.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn write_canonical(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if !map.keys().is_sorted() {
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // Strings and scalars as serde_json's compact writer writes them.
+                let _ = serde_json::to_writer(&mut *out, k);
+                out.push(b':');
+                write_canonical(out, v);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(b']');
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
 }
 
 /// One object as a YAML document (no `---`), ending in a newline.
@@ -407,6 +447,26 @@ pub fn listed_files(kustomization: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The canonical form is serde_json's compact writing of the sorted tree, byte for byte.
+    #[test]
+    fn canonical_json_is_serde_jsons_of_the_sorted_tree() {
+        let values = [
+            json!(null),
+            json!({}),
+            json!([]),
+            json!({"b": 1, "a": [true, false, null, -3, 18446744073709551615u64, 1.5, 1e300, -0.0]}),
+            json!({"z": {"y": "quote \" backslash \\ tab \t nl \n ctl \u{1} del \u{7f}", "x": "€ é 中"}}),
+            json!({"": "", "a/b": {"~": [[], {}]}, "A": "upper before lower"}),
+        ];
+        for v in values {
+            assert_eq!(
+                canonical_json(&v),
+                serde_json::to_string(&sorted(&v)).unwrap(),
+                "{v}"
+            );
+        }
+    }
 
     #[test]
     fn the_stream_separates_documents_and_sorts_keys() {

@@ -153,21 +153,19 @@ pub fn check<'a>(objects: impl IntoIterator<Item = &'a Value>, env: &Environment
     let graph = refs::Graph::new(&objects);
     let mut dangling = Vec::new();
     let mut create_first: BTreeSet<(usize, Supplied)> = BTreeSet::new();
-    for (r, need) in graph.references() {
-        match graph.resolve(&r, &need, env) {
-            refs::Resolution::Rendered | refs::Resolution::Given => {}
-            refs::Resolution::Supplied(target, how) => {
-                create_first.insert((
-                    crate::order::kind_rank(&target.kind),
-                    Supplied {
-                        target,
-                        how: how.to_owned(),
-                    },
-                ));
-            }
-            refs::Resolution::Missing => dangling.push(r),
+    graph.walk(&mut |edge| match graph.resolve(&edge.to, &edge.need, env) {
+        refs::Resolution::Rendered | refs::Resolution::Given => {}
+        refs::Resolution::Supplied(target, how) => {
+            create_first.insert((
+                crate::order::kind_rank(&target.kind),
+                Supplied {
+                    target,
+                    how: how.to_owned(),
+                },
+            ));
         }
-    }
+        refs::Resolution::Missing => dangling.push(edge.reference()),
+    });
     dangling.sort();
     dangling.dedup();
     let unschedulable = schedule::pod_specs(&objects)

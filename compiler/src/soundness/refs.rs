@@ -1,43 +1,45 @@
 //! The objects as a graph: every reference one object makes to another, and whether it
 //! resolves to a rendered object, one the platform gives, one the user supplies, or nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::{Environment, ObjectRef, Reference};
 use crate::object::{self, At};
 
-/// What a reference needs of its target beyond the target existing.
+/// What a reference needs of its target beyond the target existing, borrowed from the
+/// object that makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Need {
+pub enum Need<'a> {
     /// Only that it exists.
     Exists,
     /// A Service that serves this port (a number, or a port name).
-    ServicePort(Port),
-    /// A pod template in the namespace whose labels hold the selector, with this target
-    /// port (when the pods declare their ports).
+    ServicePort(Port<'a>),
+    /// A pod template in the namespace whose labels hold the selector (its string values),
+    /// with this target port (when the pods declare their ports).
     Pods {
-        selector: BTreeMap<String, String>,
-        port: Option<Port>,
+        selector: &'a serde_json::Map<String, Value>,
+        port: Option<Port<'a>>,
     },
     /// A CRD that serves this group and kind.
-    Crd { group: String, kind: String },
+    Crd { group: &'a str, kind: &'a str },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Port {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port<'a> {
     Number(i64),
-    Name(String),
+    Name(&'a str),
 }
 
-impl Port {
-    fn of(v: &Value) -> Option<Port> {
+impl<'a> Port<'a> {
+    fn of(v: &'a Value) -> Option<Port<'a>> {
         match v {
             Value::Number(n) => n.as_i64().map(Port::Number),
             Value::String(s) => Some(match s.parse() {
                 Ok(n) => Port::Number(n),
-                Err(_) => Port::Name(s.clone()),
+                Err(_) => Port::Name(s),
             }),
             _ => None,
         }
@@ -47,6 +49,81 @@ impl Port {
         match self {
             Port::Number(n) => format!("port {n}"),
             Port::Name(n) => format!("port `{n}`"),
+        }
+    }
+}
+
+impl Need<'_> {
+    /// What must hold of the target beyond existing, as a finding says it.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Need::Exists | Need::Crd { .. } => None,
+            Need::ServicePort(p) => Some(p.text()),
+            Need::Pods { selector, port } => {
+                let labels: Vec<String> = selector_pairs(selector)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                Some(match port {
+                    Some(p) => format!("pods labelled {} serving {}", labels.join(","), p.text()),
+                    None => format!("pods labelled {}", labels.join(",")),
+                })
+            }
+        }
+    }
+}
+
+/// A selector's string pairs (a Service's selector holds nothing else when it is valid).
+fn selector_pairs(selector: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&str, &str)> {
+    selector
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+}
+
+/// A reference's target: kind, namespace ("" when cluster-scoped) and name, borrowed from
+/// the objects except where the name is derived (a CRD's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target<'a> {
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: Cow<'a, str>,
+}
+
+impl<'a> Target<'a> {
+    fn new(kind: &'a str, namespace: &'a str, name: &'a str) -> Self {
+        Target {
+            kind,
+            namespace,
+            name: Cow::Borrowed(name),
+        }
+    }
+
+    fn key(&self) -> Key<'_> {
+        (self.kind, self.namespace, &self.name)
+    }
+
+    pub fn to_ref(&self) -> ObjectRef {
+        ObjectRef::new(self.kind, self.namespace, &self.name)
+    }
+}
+
+/// One reference as the walk finds it: the object, where in it (written only when the
+/// reference is reported), the target and what the target must hold. The walk allocates
+/// nothing for the references that resolve, which are nearly all of them.
+pub struct Edge<'e, 'a> {
+    pub from: &'a Value,
+    field: &'e dyn Fn() -> String,
+    pub to: Target<'a>,
+    pub need: Need<'a>,
+}
+
+impl Edge<'_, '_> {
+    /// The reference, for a finding.
+    pub fn reference(&self) -> Reference {
+        Reference {
+            from: ObjectRef::of(self.from),
+            field: (self.field)(),
+            to: self.to.to_ref(),
+            detail: self.need.detail(),
         }
     }
 }
@@ -82,6 +159,9 @@ const BUILT_IN_GROUPS: [&str; 17] = [
     "storage.k8s.io",
 ];
 
+/// An object by (kind, namespace, name), borrowed.
+type Key<'a> = (&'a str, &'a str, &'a str);
+
 /// A pod template as Services see it.
 struct Pods<'a> {
     namespace: &'a str,
@@ -92,22 +172,25 @@ struct Pods<'a> {
 
 pub struct Graph<'a> {
     objects: &'a [&'a Value],
-    rendered: BTreeSet<ObjectRef>,
-    crds: BTreeSet<(&'a str, &'a str)>,
+    rendered: HashSet<Key<'a>>,
+    crds: HashSet<(&'a str, &'a str)>,
     pods: Vec<Pods<'a>>,
     /// Service ports: (name, port).
-    services: BTreeMap<ObjectRef, Vec<(Option<&'a str>, i64)>>,
+    services: HashMap<Key<'a>, Vec<(Option<&'a str>, i64)>>,
 }
 
 impl<'a> Graph<'a> {
     pub fn new(objects: &'a [&'a Value]) -> Self {
-        let mut rendered = BTreeSet::new();
-        let mut crds = BTreeSet::new();
+        let mut rendered = HashSet::with_capacity(objects.len() + 8);
+        let mut crds = HashSet::new();
         let mut pods = Vec::new();
-        let mut services = BTreeMap::new();
+        let mut services = HashMap::new();
         for v in objects {
-            let me = ObjectRef::of(v);
-            match object::kind(v) {
+            let v: &'a Value = v;
+            let kind = object::kind(v);
+            let ns = object::namespace(v).unwrap_or("");
+            let me = (kind, ns, object::name(v));
+            match kind {
                 "CustomResourceDefinition" => {
                     if let (Some(g), Some(k)) = (
                         v.at("/spec/group").and_then(Value::as_str),
@@ -122,7 +205,7 @@ impl<'a> Graph<'a> {
                             Some((p["name"].as_str(), p.get("port").and_then(Value::as_i64)?))
                         })
                         .collect();
-                    services.insert(me.clone(), ports);
+                    services.insert(me, ports);
                 }
                 _ => {}
             }
@@ -146,13 +229,12 @@ impl<'a> Graph<'a> {
                     })
                     .collect();
                 pods.push(Pods {
-                    namespace: object::namespace(v).unwrap_or(""),
+                    namespace: ns,
                     labels,
                     ports,
                 });
             }
-            let ns = object::namespace(v).unwrap_or("");
-            rendered.extend(created(v).map(|(kind, name)| ObjectRef::new(kind, ns, name)));
+            rendered.extend(created(v).map(|(kind, name)| (kind, ns, name)));
             rendered.insert(me);
         }
         Graph {
@@ -164,41 +246,36 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Every reference of every object, with what it needs of its target.
-    pub fn references(&self) -> Vec<(Reference, Need)> {
-        let mut out = Vec::new();
+    /// Visits every reference of every object, with what it needs of its target.
+    pub fn walk(&self, visit: &mut dyn FnMut(Edge<'_, 'a>)) {
         for v in self.objects {
-            references_of(v, &mut out);
+            references_of(v, visit);
         }
-        out
     }
 
     /// Where a reference leads.
-    pub fn resolve<'e>(&self, r: &Reference, need: &Need, env: &'e Environment) -> Resolution<'e> {
-        let to = &r.to;
+    pub fn resolve<'e>(&self, to: &Target, need: &Need, env: &'e Environment) -> Resolution<'e> {
         let rendered = match need {
-            Need::Exists => self.rendered.contains(to),
-            Need::ServicePort(port) => self.services.get(to).is_some_and(|ports| {
+            Need::Exists => self.rendered.contains(&to.key()),
+            Need::ServicePort(port) => self.services.get(&to.key()).is_some_and(|ports| {
                 ports.iter().any(|(name, number)| match port {
                     Port::Number(n) => number == n,
-                    Port::Name(n) => *name == Some(n.as_str()),
+                    Port::Name(n) => *name == Some(*n),
                 })
             }),
             Need::Pods { selector, port } => self.pods.iter().any(|p| {
                 p.namespace == to.namespace
-                    && selector
-                        .iter()
-                        .all(|(k, v)| p.labels.get(k.as_str()) == Some(&v.as_str()))
+                    && selector_pairs(selector).all(|(k, v)| p.labels.get(k) == Some(&v))
                     && match port {
                         None => true,
                         // Ports need not be declared; when they are, the target must be one.
                         Some(Port::Number(n)) => {
                             p.ports.is_empty() || p.ports.iter().any(|(_, c)| c == n)
                         }
-                        Some(Port::Name(n)) => p.ports.iter().any(|(c, _)| *c == Some(n.as_str())),
+                        Some(Port::Name(n)) => p.ports.iter().any(|(c, _)| *c == Some(*n)),
                     }
             }),
-            Need::Crd { group, kind } => self.crds.contains(&(group.as_str(), kind.as_str())),
+            Need::Crd { group, kind } => self.crds.contains(&(*group, *kind)),
         };
         if rendered {
             return Resolution::Rendered;
@@ -206,24 +283,31 @@ impl<'a> Graph<'a> {
         // A Service that is rendered but lacks the port, or pods that lack it, is the
         // render's own fault: the user cannot supply a port.
         let partly_rendered = match need {
-            Need::ServicePort(_) => self.rendered.contains(to),
+            Need::ServicePort(_) => self.rendered.contains(&to.key()),
             Need::Pods { .. } => true,
             _ => false,
         };
         if partly_rendered {
             return Resolution::Missing;
         }
-        if env.given.contains(to) {
+        let to = to.to_ref();
+        if env.given.contains(&to) {
             return Resolution::Given;
         }
-        if let Some(how) = env.supplied.get(to) {
-            return Resolution::Supplied(to.clone(), how);
+        if let Some(how) = env.supplied.get(&to) {
+            return Resolution::Supplied(to, how);
         }
         // Kubernetes creates a `default` ServiceAccount in every namespace: it is there
         // when its namespace is.
         if to.kind == "ServiceAccount" && to.name == "default" {
+            if self
+                .rendered
+                .contains(&("Namespace", "", to.namespace.as_str()))
+            {
+                return Resolution::Given;
+            }
             let ns = ObjectRef::cluster("Namespace", &to.namespace);
-            if self.rendered.contains(&ns) || env.given.contains(&ns) {
+            if env.given.contains(&ns) {
                 return Resolution::Given;
             }
             if let Some(how) = env.supplied.get(&ns) {
@@ -275,73 +359,52 @@ pub fn plural(kind: &str) -> String {
     }
 }
 
-struct Out<'o, 'v> {
-    from: ObjectRef,
-    ns: &'v str,
-    out: &'o mut Vec<(Reference, Need)>,
+struct Out<'o, 'a> {
+    from: &'a Value,
+    ns: &'a str,
+    visit: &'o mut dyn FnMut(Edge<'_, 'a>),
 }
 
-impl Out<'_, '_> {
-    fn add(&mut self, field: impl Into<String>, to: ObjectRef, need: Need) {
-        let detail = match &need {
-            Need::Exists | Need::Crd { .. } => None,
-            Need::ServicePort(p) => Some(p.text()),
-            Need::Pods { selector, port } => {
-                let labels: Vec<String> =
-                    selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                Some(match port {
-                    Some(p) => format!("pods labelled {} serving {}", labels.join(","), p.text()),
-                    None => format!("pods labelled {}", labels.join(",")),
-                })
-            }
-        };
-        self.out.push((
-            Reference {
-                from: self.from.clone(),
-                field: field.into(),
-                to,
-                detail,
-            },
+impl<'a> Out<'_, 'a> {
+    fn add(&mut self, field: impl Fn() -> String, to: Target<'a>, need: Need<'a>) {
+        (self.visit)(Edge {
+            from: self.from,
+            field: &field,
+            to,
             need,
-        ));
+        });
     }
 
-    fn named(&mut self, field: impl Into<String>, kind: &str, name: Option<&str>) {
+    fn named(&mut self, field: impl Fn() -> String, kind: &'a str, name: Option<&'a str>) {
         if let Some(name) = name.filter(|n| !n.is_empty()) {
-            let to = ObjectRef::new(kind, self.ns, name);
+            let to = Target::new(kind, self.ns, name);
             self.add(field, to, Need::Exists);
         }
     }
 }
 
 /// The references one object makes.
-fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
+fn references_of<'a>(v: &'a Value, visit: &mut dyn FnMut(Edge<'_, 'a>)) {
     let ns = object::namespace(v).unwrap_or("");
-    let mut o = Out {
-        from: ObjectRef::of(v),
-        ns,
-        out,
-    };
+    let mut o = Out { from: v, ns, visit };
     let group = object::group(v);
     if !ns.is_empty() {
         o.add(
-            "metadata.namespace",
-            ObjectRef::cluster("Namespace", ns),
+            || "metadata.namespace".into(),
+            Target::new("Namespace", "", ns),
             Need::Exists,
         );
     }
     if !BUILT_IN_GROUPS.contains(&group) {
         let kind = object::kind(v);
         o.add(
-            "apiVersion",
-            ObjectRef::cluster(
-                "CustomResourceDefinition",
-                &format!("{}.{group}", plural(kind)),
-            ),
-            Need::Crd {
-                group: group.to_owned(),
-                kind: kind.to_owned(),
+            || "apiVersion".into(),
+            Target {
+                kind: "CustomResourceDefinition",
+                namespace: "",
+                name: Cow::Owned(format!("{}.{group}", plural(kind))),
             },
+            Need::Crd { group, kind },
         );
     }
     if let Some(template) = object::pod_template(v) {
@@ -351,7 +414,7 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
         };
         pod_spec(template.get("spec").unwrap_or(&Value::Null), at, &mut o);
         if let Some(service) = text(v, "/spec/serviceName") {
-            o.named("spec.serviceName", "Service", Some(service));
+            o.named(|| "spec.serviceName".into(), "Service", Some(service));
         }
     }
     match (group, object::kind(v)) {
@@ -360,8 +423,8 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
             let role_ns = if role_kind == "Role" { ns } else { "" };
             if let Some(role) = text(v, "/roleRef/name") {
                 o.add(
-                    "roleRef",
-                    ObjectRef::new(role_kind, role_ns, role),
+                    || "roleRef".into(),
+                    Target::new(role_kind, role_ns, role),
                     Need::Exists,
                 );
             }
@@ -371,42 +434,35 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                 {
                     let sns = s["namespace"].as_str().unwrap_or(ns);
                     o.add(
-                        format!("subjects[{i}]"),
-                        ObjectRef::new("ServiceAccount", sns, name),
+                        || format!("subjects[{i}]"),
+                        Target::new("ServiceAccount", sns, name),
                         Need::Exists,
                     );
                 }
             }
         }
         ("", "Service") => {
-            if let Some(selector) = v.at("/spec/selector").and_then(Value::as_object) {
-                let selector: BTreeMap<String, String> = selector
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect();
-                if !selector.is_empty() {
-                    for (i, p) in list(v.at("/spec/ports")).enumerate() {
-                        let port = p
-                            .get("targetPort")
-                            .or_else(|| p.get("port"))
-                            .and_then(Port::of);
-                        o.add(
-                            format!("spec.ports[{i}]"),
-                            ObjectRef::new("Pod", ns, "(selected)"),
-                            Need::Pods {
-                                selector: selector.clone(),
-                                port,
-                            },
-                        );
-                    }
+            if let Some(selector) = v.at("/spec/selector").and_then(Value::as_object)
+                && selector_pairs(selector).next().is_some()
+            {
+                for (i, p) in list(v.at("/spec/ports")).enumerate() {
+                    let port = p
+                        .get("targetPort")
+                        .or_else(|| p.get("port"))
+                        .and_then(Port::of);
+                    o.add(
+                        || format!("spec.ports[{i}]"),
+                        Target::new("Pod", ns, "(selected)"),
+                        Need::Pods { selector, port },
+                    );
                 }
             }
         }
         ("", "PersistentVolumeClaim") => {
             if let Some(name) = text(v, "/spec/volumeName") {
                 o.add(
-                    "spec.volumeName",
-                    ObjectRef::cluster("PersistentVolume", name),
+                    || "spec.volumeName".into(),
+                    Target::new("PersistentVolume", "", name),
                     Need::Exists,
                 );
             }
@@ -417,8 +473,8 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                 text(v, "/spec/claimRef/name"),
             ) {
                 o.add(
-                    "spec.claimRef",
-                    ObjectRef::new("PersistentVolumeClaim", cns, cname),
+                    || "spec.claimRef".into(),
+                    Target::new("PersistentVolumeClaim", cns, cname),
                     Need::Exists,
                 );
             }
@@ -426,30 +482,30 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
         ("networking.k8s.io", "Ingress") => {
             if let Some(class) = text(v, "/spec/ingressClassName") {
                 o.add(
-                    "spec.ingressClassName",
-                    ObjectRef::cluster("IngressClass", class),
+                    || "spec.ingressClassName".into(),
+                    Target::new("IngressClass", "", class),
                     Need::Exists,
                 );
             }
             for (i, t) in list(v.at("/spec/tls")).enumerate() {
                 o.named(
-                    format!("spec.tls[{i}].secretName"),
+                    || format!("spec.tls[{i}].secretName"),
                     "Secret",
                     t["secretName"].as_str(),
                 );
             }
-            let mut backends: Vec<(String, &Value)> = Vec::new();
+            let mut backends: Vec<((usize, usize), &Value)> = Vec::new();
             if let Some(b) = v.at("/spec/defaultBackend") {
-                backends.push(("spec.defaultBackend".into(), b));
+                backends.push(((usize::MAX, 0), b));
             }
             for (i, rule) in list(v.at("/spec/rules")).enumerate() {
                 for (j, p) in list(rule.at("/http/paths")).enumerate() {
                     if let Some(b) = p.get("backend") {
-                        backends.push((format!("spec.rules[{i}].http.paths[{j}].backend"), b));
+                        backends.push(((i, j), b));
                     }
                 }
             }
-            for (field, b) in backends {
+            for ((i, j), b) in backends {
                 let Some(name) = b.at("/service/name").and_then(Value::as_str) else {
                     continue;
                 };
@@ -458,7 +514,14 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                     .or_else(|| b.at("/service/port/name"))
                     .and_then(Port::of);
                 let need = port.map_or(Need::Exists, Need::ServicePort);
-                o.add(field, ObjectRef::new("Service", ns, name), need);
+                let field = || {
+                    if i == usize::MAX {
+                        "spec.defaultBackend".to_owned()
+                    } else {
+                        format!("spec.rules[{i}].http.paths[{j}].backend")
+                    }
+                };
+                o.add(field, Target::new("Service", ns, name), need);
             }
         }
         (
@@ -472,8 +535,8 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
                 if let (Some(sns), Some(name)) = (svc["namespace"].as_str(), svc["name"].as_str()) {
                     let port = svc.get("port").and_then(Value::as_i64).unwrap_or(443);
                     o.add(
-                        format!("webhooks[{i}].clientConfig.service"),
-                        ObjectRef::new("Service", sns, name),
+                        || format!("webhooks[{i}].clientConfig.service"),
+                        Target::new("Service", sns, name),
                         Need::ServicePort(Port::Number(port)),
                     );
                 }
@@ -481,7 +544,7 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
         }
         ("monitoring.coreos.com", "Prometheus" | "Alertmanager") => {
             o.named(
-                "spec.serviceAccountName",
+                || "spec.serviceAccountName".into(),
                 "ServiceAccount",
                 text(v, "/spec/serviceAccountName"),
             );
@@ -491,54 +554,56 @@ fn references_of(v: &Value, out: &mut Vec<(Reference, Need)>) {
 }
 
 /// A pod spec's references: its service account, volumes, environment and pull secrets.
-fn pod_spec(spec: &Value, at: &str, o: &mut Out) {
+fn pod_spec<'a>(spec: &'a Value, at: &str, o: &mut Out<'_, 'a>) {
     let account = text(spec, "/serviceAccountName")
         .or_else(|| text(spec, "/serviceAccount"))
         .unwrap_or("default");
     o.named(
-        format!("{at}.serviceAccountName"),
+        || format!("{at}.serviceAccountName"),
         "ServiceAccount",
         Some(account),
     );
     for (i, s) in list(spec.get("imagePullSecrets")).enumerate() {
         o.named(
-            format!("{at}.imagePullSecrets[{i}]"),
+            || format!("{at}.imagePullSecrets[{i}]"),
             "Secret",
             s["name"].as_str(),
         );
     }
     for (i, vol) in list(spec.get("volumes")).enumerate() {
-        let field = format!("{at}.volumes[{i}]");
-        o.named(&field, "Secret", text(vol, "/secret/secretName"));
-        o.named(&field, "ConfigMap", text(vol, "/configMap/name"));
+        let field = || format!("{at}.volumes[{i}]");
+        o.named(field, "Secret", text(vol, "/secret/secretName"));
+        o.named(field, "ConfigMap", text(vol, "/configMap/name"));
         o.named(
-            &field,
+            field,
             "PersistentVolumeClaim",
             text(vol, "/persistentVolumeClaim/claimName"),
         );
         for src in list(vol.at("/projected/sources")) {
-            o.named(&field, "Secret", text(src, "/secret/name"));
-            o.named(&field, "ConfigMap", text(src, "/configMap/name"));
+            o.named(field, "Secret", text(src, "/secret/name"));
+            o.named(field, "ConfigMap", text(src, "/configMap/name"));
         }
     }
     for c in containers(Some(spec)) {
         let cname = c["name"].as_str().unwrap_or("?");
         for e in list(c.get("env")) {
-            let field = format!(
-                "{at}.containers[{cname}].env[{}]",
-                e["name"].as_str().unwrap_or("?")
-            );
-            o.named(&field, "Secret", text(e, "/valueFrom/secretKeyRef/name"));
+            let field = || {
+                format!(
+                    "{at}.containers[{cname}].env[{}]",
+                    e["name"].as_str().unwrap_or("?")
+                )
+            };
+            o.named(field, "Secret", text(e, "/valueFrom/secretKeyRef/name"));
             o.named(
-                &field,
+                field,
                 "ConfigMap",
                 text(e, "/valueFrom/configMapKeyRef/name"),
             );
         }
         for (i, e) in list(c.get("envFrom")).enumerate() {
-            let field = format!("{at}.containers[{cname}].envFrom[{i}]");
-            o.named(&field, "Secret", text(e, "/secretRef/name"));
-            o.named(&field, "ConfigMap", text(e, "/configMapRef/name"));
+            let field = || format!("{at}.containers[{cname}].envFrom[{i}]");
+            o.named(field, "Secret", text(e, "/secretRef/name"));
+            o.named(field, "ConfigMap", text(e, "/configMapRef/name"));
         }
     }
 }
