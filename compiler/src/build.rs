@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::soundness::{self, Supplied};
 use crate::validate::Validated;
-use crate::{crds, emit, lint, order, render, transform};
+use crate::{crds, lint, order, render, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -105,21 +105,10 @@ pub fn build_in(
         .collect();
     // A CRD derived for this name shares its group, kind and scope with its model.
     let crds = linted.iter().map(|(m, _)| m.shape());
-    // Each object is written as it will be output, then linted (last, so the lints see
-    // every value exactly as it is written): the lints read the document, and the few
-    // objects they change are written again.
+    // Each object written as it will be output, and linted (`lint::finish`), in parallel.
     let made: Vec<(Manifest, Vec<Diagnostic>)> = transform::apply(rendered, &settings, crds)
         .into_par_iter()
-        .map(|mut o| {
-            let document = emit::yaml_document(&o.value);
-            let (warnings, changed) = lint::apply_emitted(&mut o.value, &document);
-            let manifest = if changed {
-                Manifest::new(o.value)
-            } else {
-                Manifest::with_document(o.value, document.into())
-            };
-            (manifest, warnings)
-        })
+        .map(|o| lint::finish(o.value))
         .collect();
     linted.extend(made);
     let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =

@@ -142,10 +142,7 @@ fn build(component: &Component, settings: &transform::Settings) -> Built {
         .collect();
     let manifests = transform::apply(objects, settings, [])
         .into_par_iter()
-        .map(|mut o| {
-            let warnings = lint::apply(&mut o.value);
-            (Manifest::new(o.value), warnings)
-        })
+        .map(|o| lint::finish(o.value))
         .collect();
     Built { manifests }
 }

@@ -43,6 +43,20 @@ pub fn apply(v: &mut Value) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// An object as a build outputs it: written as it will be output, then linted (last, so
+/// the lints see every value exactly as it is written) by reading that document; the few
+/// objects the lints change are written again on first use.
+pub fn finish(mut value: Value) -> (Manifest, Vec<Diagnostic>) {
+    let document = crate::emit::yaml_document(&value);
+    let (warnings, changed) = apply_emitted(&mut value, &document);
+    let manifest = if changed {
+        Manifest::new(value)
+    } else {
+        Manifest::with_document(value, document.into())
+    };
+    (manifest, warnings)
+}
+
 /// [`apply`] for an object already written as `document`, the emitter's document of it:
 /// the same warnings, and whether the lints changed the object (then its document must be
 /// written again).
