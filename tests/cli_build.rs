@@ -163,6 +163,23 @@ fn several_configs_write_one_output_each_or_nothing() {
     );
     assert_eq!(code, 2);
     assert!(!dir.path().join("out2").exists());
+    // Nor into a folder that holds earlier outputs: the good configs' files are written
+    // beside theirs while the bad one fails, and none is left, old files untouched.
+    let before = |name: &str| std::fs::read(dir.path().join("out").join(name)).unwrap();
+    let (east, west) = (before("east.yaml"), before("west.yaml"));
+    std::fs::write(dir.path().join("out/east.yaml"), "old\n").unwrap();
+    let (code, _, _) = run(dir.path(), &["build", "-c", "clusters/*.yaml", "-o", "out"]);
+    assert_eq!(code, 2);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["east.yaml", "west.yaml"]);
+    assert_eq!(before("east.yaml"), b"old\n");
+    assert_eq!(before("west.yaml"), west);
+    std::fs::write(dir.path().join("out/east.yaml"), &east).unwrap();
     // Two configs with one stem in different folders are named by their paths below the
     // folder they share.
     std::fs::create_dir(dir.path().join("more")).unwrap();

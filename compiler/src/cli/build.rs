@@ -1,11 +1,15 @@
 //! `amlc build`: compile one or more configs and write (or `--check`) the result.
 //!
-//! Every config is validated and compiled before anything is written, so one invalid
-//! config fails the run and leaves every output as it was.
+//! Every config is validated and compiled before any output is replaced, so one invalid
+//! config fails the run and leaves every output as it was (a fleet's YAML files are
+//! written to hidden temporary files while the configs compile, and renamed into place
+//! only once all of them did).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use amlc::build::{Build, Phase};
 use amlc::catalog::{Catalog, Origin};
@@ -32,7 +36,15 @@ struct Job {
     output: Output,
     /// None: stdout.
     path: Option<PathBuf>,
+    /// A fleet's YAML file, being written beside its path while the other configs compile
+    /// (`stage_stream`); renamed into place by [`write`] once every config compiled.
+    /// (A receiver is not shared between threads; the lock makes the job so.)
+    staged: Option<Mutex<StagedFile>>,
 }
+
+/// What `stage_stream` sends: the staged file, or None when the file already holds
+/// these bytes.
+type StagedFile = Receiver<Result<Option<io::Staged>, Diagnostic>>;
 
 pub fn run(args: &BuildArgs) -> ExitStatus {
     if args.phase() != Phase::All && args.target != Target::Yaml {
@@ -103,6 +115,23 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         };
         planned.push((config, path));
     }
+    // A fleet's YAML files are written while the configs compile (the writes wait on the
+    // disk, the compiles on the cores), each to a temporary file beside its path; they
+    // are renamed into place only when every config compiled, so one invalid config
+    // still leaves every output as it was. Leftovers of an interrupted earlier run go
+    // first, before any of this run's writes.
+    let stager = (!args.check && args.target == Target::Yaml)
+        .then(|| write_pool(planned.len()))
+        .flatten();
+    if !args.check {
+        remove_stale_temporaries(planned.iter().map(|(_, p)| p.as_deref()), args.target);
+    }
+    // The folders staging will create, removed again if the run fails.
+    let new_folders = if stager.is_some() {
+        missing_folders(planned.iter().filter_map(|(_, p)| p.as_deref()))
+    } else {
+        Vec::new()
+    };
     // The catalog loads while the configs are validated (the two are independent, and
     // about equal in cost for one config); then configs compile in parallel, sharing the
     // catalog and its compiled templates. Nothing is printed from the workers:
@@ -121,23 +150,30 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
         io::print_diagnostics(&d);
         ExitStatus::Invalid
     })?;
-    let compiled: Vec<Compiled> = planned
+    let compiled: Vec<(Compiled, Option<StagedFile>)> = planned
         .par_iter()
         .zip(validated)
-        .map(|((config, _), validated)| {
-            compile(
+        .map(|((config, path), validated)| {
+            let compiled = compile(
                 config.map(PathBuf::as_path),
                 validated,
                 &catalog,
                 args.target,
                 args.phase(),
                 several,
-            )
+            );
+            let staged = match (&stager, &compiled.output, path) {
+                (Some(pool), Some(Output::Stream(documents)), Some(path)) => {
+                    Some(stage_stream(pool, path.clone(), documents.clone()))
+                }
+                _ => None,
+            };
+            (compiled, staged)
         })
         .collect();
     let mut jobs = Vec::new();
     let mut failed = false;
-    for ((config, path), c) in planned.into_iter().zip(compiled) {
+    for ((config, path), (c, staged)) in planned.into_iter().zip(compiled) {
         io::print_diagnostics(&c.diagnostics);
         match c.output {
             Some(output) => {
@@ -145,12 +181,27 @@ fn plan_jobs(args: &BuildArgs) -> Result<Vec<Job>, ExitStatus> {
                 if !args.check {
                     print_create_first(&c.create_first, config.map(PathBuf::as_path), several);
                 }
-                jobs.push(Job { output, path });
+                jobs.push(Job {
+                    output,
+                    path,
+                    staged: staged.map(Mutex::new),
+                });
             }
             None => failed = true,
         }
     }
     if failed {
+        // Every staged file is waited for and dropped, which deletes it: nothing was
+        // written.
+        for job in jobs {
+            if let Some(staged) = job.staged {
+                drop(receive(staged));
+            }
+        }
+        // Deepest first; a folder that holds anything (another process's file) stays.
+        for folder in new_folders.iter().rev() {
+            let _ = std::fs::remove_dir(folder);
+        }
         return Err(ExitStatus::Invalid);
     }
     // Left to the exit: freeing its trees is pure cost for a process about to end.
@@ -324,20 +375,65 @@ fn write_pool(outputs: usize) -> Option<rayon::ThreadPool> {
         .flatten()
 }
 
-fn write(jobs: &[Job]) -> ExitStatus {
-    // Leftovers of an interrupted earlier run go first, before any of this run's writes.
+/// Removes what an interrupted earlier run left in the folders this run writes into (the
+/// outputs' folders, and `--target dir` folders themselves).
+fn remove_stale_temporaries<'a>(paths: impl Iterator<Item = Option<&'a Path>>, target: Target) {
     let mut folders = BTreeSet::new();
-    for job in jobs {
-        if let Some(path) = &job.path {
-            folders.insert(io::config_dir(path));
-            if matches!(job.output, Output::Dir(_)) {
-                folders.insert(path.clone());
-            }
+    for path in paths.flatten() {
+        folders.insert(io::config_dir(path));
+        if target == Target::Dir {
+            folders.insert(path.to_path_buf());
         }
     }
     for folder in &folders {
         io::remove_stale_temporaries(folder);
     }
+}
+
+/// The folders above these files that do not exist yet, each once, shallowest first.
+fn missing_folders<'a>(files: impl Iterator<Item = &'a Path>) -> Vec<PathBuf> {
+    let mut missing = BTreeSet::new();
+    for file in files {
+        for folder in file.ancestors().skip(1) {
+            if folder.as_os_str().is_empty() || folder.exists() {
+                break;
+            }
+            missing.insert(folder.to_path_buf());
+        }
+    }
+    let mut missing: Vec<PathBuf> = missing.into_iter().collect();
+    missing.sort_by_key(|f| f.components().count());
+    missing
+}
+
+/// Starts writing a fleet's YAML file to a temporary file beside `path` on the write
+/// pool; the receiver gets the staged file (None: the file already holds these bytes).
+fn stage_stream(pool: &rayon::ThreadPool, path: PathBuf, documents: Vec<Arc<str>>) -> StagedFile {
+    let (tx, rx) = sync_channel(1);
+    pool.spawn(move || {
+        let staged = prepare_stream(&path).and_then(|()| {
+            let parts = emit::stream_parts(&documents);
+            if std::fs::read(&path).is_ok_and(|old| same_bytes(&old, &parts)) {
+                return Ok(None);
+            }
+            io::stage_atomic_parts(&path, &parts).map(Some)
+        });
+        // The receiver is gone only when the run ended early; dropping the file deletes it.
+        let _ = tx.send(staged);
+    });
+    rx
+}
+
+/// Waits for a staged file (dropping it deletes the temporary file).
+fn receive(staged: Mutex<StagedFile>) -> Option<Result<Option<io::Staged>, Diagnostic>> {
+    staged
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .recv()
+        .ok()
+}
+
+fn write(jobs: &[Job]) -> ExitStatus {
     // Outputs go to different paths, so a fleet writes them in parallel; the first
     // failure in config order is reported. Warnings are printed afterwards, in config
     // order, not from the workers.
@@ -362,6 +458,21 @@ fn write(jobs: &[Job]) -> ExitStatus {
 
 /// Writes one job's output; Ok carries a warning about foreign files, if any.
 fn write_job(job: &Job) -> Result<Option<Diagnostic>, Diagnostic> {
+    if let Some(staged) = &job.staged {
+        let staged = staged
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        return match staged.recv() {
+            Ok(staged) => staged?.map_or(Ok(()), io::Staged::commit).map(|()| None),
+            // The stager never drops its sender unsent (a panic aside): write it here.
+            Err(_) => match (&job.output, &job.path) {
+                (Output::Stream(documents), Some(path)) => {
+                    write_stream(path, &emit::stream_parts(documents)).map(|()| None)
+                }
+                _ => Ok(None),
+            },
+        };
+    }
     match (&job.output, &job.path) {
         (Output::Stream(documents), None) => {
             io::print_stdout_parts(&emit::stream_parts(documents));
@@ -398,19 +509,25 @@ fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {
 }
 
 fn write_stream(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
-    if path.is_dir() {
-        return Err(wrong_kind(path, true));
-    }
+    prepare_stream(path)?;
     // An output that is already up to date is left alone, as `--target dir` leaves its
     // unchanged files: re-rendering a fleet rewrites only what changed (and keeps the
     // others' modification times for the tools that watch them).
     if std::fs::read(path).is_ok_and(|old| same_bytes(&old, parts)) {
         return Ok(());
     }
+    io::write_atomic_parts(path, parts)
+}
+
+/// Refuses a folder where the file goes, and makes the file's folder.
+fn prepare_stream(path: &Path) -> Result<(), Diagnostic> {
+    if path.is_dir() {
+        return Err(wrong_kind(path, true));
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;
     }
-    io::write_atomic_parts(path, parts)
+    Ok(())
 }
 
 /// Whether `old` is exactly the pieces of `parts`, one after another.

@@ -250,11 +250,44 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), Diagnostic> {
 /// [`write_atomic`] of text given in pieces (a YAML stream as its documents, shared with
 /// other outputs of a fleet), written without joining them first.
 pub fn write_atomic_parts(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
-    write_atomic_with(path, parts, |file, parts| {
+    stage_atomic_parts(path, parts)?.commit()
+}
+
+/// The first half of [`write_atomic_parts`]: the text complete and flushed in a temporary
+/// file beside `path`, which [`Staged::commit`] renames over it. Dropped uncommitted, the
+/// temporary file is deleted and `path` was never touched: a fleet stages its outputs
+/// while later configs still compile, and commits them only when every config compiled.
+pub fn stage_atomic_parts(path: &Path, parts: &[&str]) -> Result<Staged, Diagnostic> {
+    stage_atomic_with(path, parts, |file, parts| {
         let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
         write_parts(&mut out, parts)?;
         out.flush()
     })
+}
+
+/// A complete, flushed temporary file waiting to be renamed over its path.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    /// Renames the temporary file over its path.
+    pub fn commit(self) -> Result<(), Diagnostic> {
+        let Staged { tmp, path } = self;
+        tmp.persist(&path)
+            .map(drop)
+            .map_err(|e| write_failure(&path, "rename failed", &e.error))
+    }
+}
+
+fn write_failure(path: &Path, what: &str, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(
+        "amlc::io::write",
+        format!("cannot write {}: {what}: {}", path.display(), io_reason(e)),
+    )
+    .with_help("check that the folder exists and is writable; nothing was changed")
 }
 
 /// The prefix of amlc's temporary files and folders. An interrupted run (SIGINT, SIGKILL)
@@ -265,20 +298,22 @@ pub const TEMP_PREFIX: &str = ".amlc-";
 /// [`write_atomic`] with the write itself passed in, so tests can make it fail the way a
 /// full disk does and prove the old content survives (the rest of the code path is the
 /// one every build runs).
+#[cfg(test)]
 pub fn write_atomic_with(
     path: &Path,
     parts: &[&str],
     write: impl FnOnce(&mut std::fs::File, &[&str]) -> std::io::Result<()>,
 ) -> Result<(), Diagnostic> {
-    let name = path.display().to_string();
+    stage_atomic_with(path, parts, write)?.commit()
+}
+
+fn stage_atomic_with(
+    path: &Path,
+    parts: &[&str],
+    write: impl FnOnce(&mut std::fs::File, &[&str]) -> std::io::Result<()>,
+) -> Result<Staged, Diagnostic> {
     let dir = config_dir(path);
-    let fail = |what: &str, e: &std::io::Error| {
-        Diagnostic::error(
-            "amlc::io::write",
-            format!("cannot write {name}: {what}: {}", io_reason(e)),
-        )
-        .with_help("check that the folder exists and is writable; nothing was changed")
-    };
+    let fail = |what: &str, e: &std::io::Error| write_failure(path, what, e);
     // Dropping the temporary file on any error below deletes it.
     let mut builder = tempfile::Builder::new();
     builder.prefix(TEMP_PREFIX).suffix(".tmp");
@@ -296,9 +331,10 @@ pub fn write_atomic_with(
     tmp.as_file()
         .sync_all()
         .map_err(|e| fail("flush failed", &e))?;
-    tmp.persist(path)
-        .map_err(|e| fail("rename failed", &e.error))?;
-    Ok(())
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Removes temporary files and folders an interrupted earlier run left in `dir`. Called
