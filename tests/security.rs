@@ -465,6 +465,32 @@ fn flag(args: &[&str], name: &str, ns: &str) -> Option<String> {
         .map(|v| v.replace("$(POD_NAMESPACE)", ns))
 }
 
+/// The bindings that grant the service account `account` (namespace, name) anything in
+/// namespace `ns`: ClusterRoleBindings, and RoleBindings of that namespace (a RoleBinding
+/// grants in its own namespace only).
+fn bindings_of<'a, 'b>(
+    objects: &'a [Value],
+    account: (&'b str, &'b str),
+    ns: &'b str,
+) -> impl Iterator<Item = &'a Value> + use<'a, 'b> {
+    objects
+        .iter()
+        .filter(|b| {
+            matches!(
+                b["kind"].as_str(),
+                Some("RoleBinding" | "ClusterRoleBinding")
+            )
+        })
+        .filter(move |b| b["kind"] == "ClusterRoleBinding" || b["metadata"]["namespace"] == ns)
+        .filter(move |b| {
+            b["subjects"].as_array().into_iter().flatten().any(|s| {
+                s["kind"] == "ServiceAccount"
+                    && s["name"] == account.1
+                    && s["namespace"] == account.0
+            })
+        })
+}
+
 /// Whether the render's RBAC lets a service account do `verb` on `resource` (API group
 /// `group`) named `name` in namespace `ns` ("" for cluster-scoped objects).
 fn may(
@@ -476,23 +502,7 @@ fn may(
         list.as_array()
             .is_some_and(|l| l.iter().any(|x| x == want || x == "*"))
     };
-    objects
-        .iter()
-        .filter(|b| {
-            matches!(
-                b["kind"].as_str(),
-                Some("RoleBinding" | "ClusterRoleBinding")
-            )
-        })
-        .filter(|b| {
-            b["subjects"].as_array().into_iter().flatten().any(|s| {
-                s["kind"] == "ServiceAccount"
-                    && s["name"] == account.1
-                    && s["namespace"] == account.0
-            })
-        })
-        // A RoleBinding grants in its own namespace only.
-        .filter(|b| b["kind"] == "ClusterRoleBinding" || b["metadata"]["namespace"] == ns)
+    bindings_of(objects, account, ns)
         .filter_map(|b| {
             let role_kind = b["roleRef"]["kind"].as_str()?;
             objects.iter().find(|r| {
@@ -1031,20 +1041,7 @@ fn scc_admits(scc: &str, a: &SccAsks) -> bool {
 
 /// The SCCs the render grants an account: bindings to `system:openshift:scc:<name>`.
 fn granted_sccs<'a>(objects: &'a [Value], ns: &str, account: &str) -> BTreeSet<&'a str> {
-    objects
-        .iter()
-        .filter(|b| {
-            matches!(
-                b["kind"].as_str(),
-                Some("RoleBinding" | "ClusterRoleBinding")
-            )
-        })
-        .filter(|b| b["kind"] == "ClusterRoleBinding" || b["metadata"]["namespace"] == ns)
-        .filter(|b| {
-            b["subjects"].as_array().into_iter().flatten().any(|s| {
-                s["kind"] == "ServiceAccount" && s["name"] == account && s["namespace"] == ns
-            })
-        })
+    bindings_of(objects, (ns, account), ns)
         .filter_map(|b| {
             b["roleRef"]["name"]
                 .as_str()?
