@@ -72,6 +72,18 @@ fn write_canonical(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
+/// Bytes as lower-case hex, the way checksums and hashed names are written (one `format!`
+/// per byte cost a Job's hashed name as much as half its hash).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 /// One object as a YAML document (no `---`), ending in a newline.
 pub fn yaml_document(v: &Value) -> String {
     let mut out = String::new();
@@ -447,6 +459,14 @@ pub fn listed_files(kustomization: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hex_is_formats_lower_case_hex() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), want);
+        assert_eq!(hex(&[]), "");
+    }
 
     /// The canonical form is serde_json's compact writing of the sorted tree, byte for byte.
     #[test]

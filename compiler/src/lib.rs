@@ -31,6 +31,7 @@ pub mod doctor;
 pub mod embedded;
 pub mod emit;
 pub mod fleet;
+pub mod fx_hash;
 pub mod init;
 pub mod lint;
 pub mod manifest;

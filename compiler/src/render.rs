@@ -199,8 +199,8 @@ const PARSE_CACHE_ENTRIES: usize = 4096;
 fn parse_documents_cached(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error> {
     let cache = parse_cache();
     let hash = {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+        use std::hash::BuildHasher;
+        crate::fx_hash::FxBuild::default().hash_one(text)
     };
     let seen_before = match cache.lock() {
         Ok(mut c) => {
@@ -224,8 +224,8 @@ fn parse_documents_cached(text: &str) -> Result<Vec<Value>, serde_yaml_ng::Error
 #[derive(Default)]
 struct ParseCache {
     /// Hashes of the texts seen once (a collision only makes a text kept sooner).
-    seen: std::collections::HashSet<u64>,
-    parsed: HashMap<String, Arc<Vec<Value>>>,
+    seen: std::collections::HashSet<u64, crate::fx_hash::FxBuild>,
+    parsed: HashMap<String, Arc<Vec<Value>>, crate::fx_hash::FxBuild>,
 }
 
 fn parse_cache() -> &'static Mutex<ParseCache> {

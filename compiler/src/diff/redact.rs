@@ -69,7 +69,7 @@ pub fn hash_secret_data(object: &mut Value) {
 
 fn hash(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::emit::hex(&digest)
 }
 
 /// Replaces the hashes in the printed trees with masks: `***` where the value is the same

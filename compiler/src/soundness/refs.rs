@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::{Environment, ObjectRef, Reference};
+use crate::fx_hash::FxBuild;
 use crate::object::{self, At};
 
 /// What a reference needs of its target beyond the target existing, borrowed from the
@@ -172,19 +173,19 @@ struct Pods<'a> {
 
 pub struct Graph<'a> {
     objects: &'a [&'a Value],
-    rendered: HashSet<Key<'a>>,
-    crds: HashSet<(&'a str, &'a str)>,
+    rendered: HashSet<Key<'a>, FxBuild>,
+    crds: HashSet<(&'a str, &'a str), FxBuild>,
     pods: Vec<Pods<'a>>,
     /// Service ports: (name, port).
-    services: HashMap<Key<'a>, Vec<(Option<&'a str>, i64)>>,
+    services: HashMap<Key<'a>, Vec<(Option<&'a str>, i64)>, FxBuild>,
 }
 
 impl<'a> Graph<'a> {
     pub fn new(objects: &'a [&'a Value]) -> Self {
-        let mut rendered = HashSet::with_capacity(objects.len() + 8);
-        let mut crds = HashSet::new();
+        let mut rendered = HashSet::with_capacity_and_hasher(objects.len() + 8, FxBuild::default());
+        let mut crds = HashSet::default();
         let mut pods = Vec::new();
-        let mut services = HashMap::new();
+        let mut services = HashMap::default();
         for v in objects {
             let v: &'a Value = v;
             let kind = object::kind(v);

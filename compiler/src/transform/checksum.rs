@@ -48,11 +48,7 @@ pub fn apply(mut objects: Vec<Object>) -> Vec<Object> {
         if !any {
             continue;
         }
-        let digest: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = crate::emit::hex(&hasher.finalize());
         let Some(meta) = object::object_entry(template, "metadata") else {
             continue;
         };

@@ -32,7 +32,7 @@ pub fn apply(mut objects: Vec<Object>) -> Vec<Object> {
         }
         let spec = o.value.get("spec").unwrap_or(&Value::Null);
         let digest = Sha256::digest(crate::emit::canonical_json(spec).as_bytes());
-        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::emit::hex(&digest);
         let name = hashed_name(o.name(), &hash[..HASH_LEN]);
         if let Some(meta) = object::object_entry(&mut o.value, "metadata") {
             meta.insert("name".into(), Value::String(name));
