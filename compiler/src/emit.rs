@@ -274,23 +274,33 @@ const RESERVED: &[&str] = &[
 /// The longest of [`RESERVED`]: longer strings skip the comparisons.
 const RESERVED_LEN: usize = 5;
 
-/// The bytes a plain scalar may hold: ASCII letters and digits and ` ._/:@+=,-`.
-const PLAIN_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
+/// The bytes a plain scalar may hold: ASCII letters and digits and ` ._/:@+=,-`, as
+/// [`PLAIN`]; ` ` and `:` as [`PAIRED`], since `: ` and ` #` may not appear.
+const PLAIN_BYTES: [u8; 256] = {
+    let mut table = [0; 256];
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        table[c] = b.is_ascii_alphanumeric();
+        if b.is_ascii_alphanumeric() {
+            table[c] = PLAIN;
+        }
         c += 1;
     }
-    let extra = b" ._/:@+=,-";
+    let extra = b"._/@+=,-";
     let mut i = 0;
     while i < extra.len() {
-        table[extra[i] as usize] = true;
+        table[extra[i] as usize] = PLAIN;
         i += 1;
     }
+    table[b' ' as usize] = PAIRED;
+    table[b':' as usize] = PAIRED;
     table
 };
+
+/// A byte a plain scalar may hold anywhere.
+const PLAIN: u8 = 1;
+/// A byte a plain scalar may hold but not as `: ` or ` #`.
+const PAIRED: u8 = 2;
 
 fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
@@ -302,16 +312,19 @@ fn is_plain_safe(s: &str) -> bool {
     if s.ends_with([' ', ':']) {
         return false;
     }
-    // One pass over the bytes: only a safe alphabet, and no `: ` or ` #` inside.
+    // Only a safe alphabet (which has no `#`, so no ` #` either); then, only for the few
+    // strings holding a space or a colon, no `: ` inside.
     let bytes = s.as_bytes();
-    for (i, &c) in bytes.iter().enumerate() {
-        if !PLAIN_BYTES[usize::from(c)] {
+    let mut kinds = 0;
+    for &c in bytes {
+        let kind = PLAIN_BYTES[usize::from(c)];
+        if kind == 0 {
             return false;
         }
-        let next = bytes.get(i + 1).copied();
-        if (c == b':' && next == Some(b' ')) || (c == b' ' && next == Some(b'#')) {
-            return false;
-        }
+        kinds |= kind;
+    }
+    if kinds & PAIRED != 0 && bytes.windows(2).any(|pair| pair == b": ") {
+        return false;
     }
     if s.len() <= RESERVED_LEN && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
         return false;
@@ -466,6 +479,67 @@ mod tests {
         let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex(&bytes), want);
         assert_eq!(hex(&[]), "");
+    }
+
+    /// The plain-scalar test answers as its byte-by-byte statement does, for every string
+    /// of up to four characters over the bytes that matter and a few longer ones.
+    #[test]
+    fn plain_safe_is_its_rule() {
+        fn rule(s: &str) -> bool {
+            let Some(first) = s.chars().next() else {
+                return false;
+            };
+            if !(first.is_ascii_alphabetic() || first == '/' || first.is_ascii_digit())
+                || s.ends_with([' ', ':'])
+            {
+                return false;
+            }
+            let bytes = s.as_bytes();
+            for (i, &c) in bytes.iter().enumerate() {
+                if !(c.is_ascii_alphanumeric() || b" ._/:@+=,-".contains(&c)) {
+                    return false;
+                }
+                let next = bytes.get(i + 1).copied();
+                if (c == b':' && next == Some(b' ')) || (c == b' ' && next == Some(b'#')) {
+                    return false;
+                }
+            }
+            if s.len() <= RESERVED_LEN && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+                return false;
+            }
+            if first.is_ascii_digit() {
+                return s
+                    .chars()
+                    .any(|c| c.is_ascii_alphabetic() && !"eExXoObBaAcCdDfF".contains(c));
+            }
+            true
+        }
+        let alphabet = ["a", "1", " ", ":", "#", "/", "-", "é", "y", "\n", "x"];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.len() >= strings.last().map_or(0, String::len))
+                .flat_map(|s| alphabet.iter().map(move |a| format!("{s}{a}")))
+                .collect();
+            strings.extend(longer);
+        }
+        strings.extend(
+            [
+                "app.kubernetes.io/name: x",
+                "a:b",
+                "http://x:80/p",
+                "run as root #1",
+                "100m",
+                "0x1f",
+                "1:30",
+                "Null",
+            ]
+            .map(String::from),
+        );
+        for s in &strings {
+            assert_eq!(is_plain_safe(s), rule(s), "{s:?}");
+        }
     }
 
     /// The canonical form is serde_json's compact writing of the sorted tree, byte for byte.
