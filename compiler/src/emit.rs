@@ -302,6 +302,21 @@ const PLAIN: u8 = 1;
 /// A byte a plain scalar may hold but not as `: ` or ` #`.
 const PAIRED: u8 = 2;
 
+/// Whether the bytes are all of the plain alphabet with no `: ` or ` #` among them.
+/// The alphabet has no `#`, so no ` #` either; and only the few strings holding a space
+/// or a colon are searched for `: `.
+fn plain_bytes(bytes: &[u8]) -> bool {
+    let mut kinds = 0;
+    for &c in bytes {
+        let kind = PLAIN_BYTES[usize::from(c)];
+        if kind == 0 {
+            return false;
+        }
+        kinds |= kind;
+    }
+    kinds & PAIRED == 0 || !bytes.windows(2).any(|pair| pair == b": ")
+}
+
 fn is_plain_safe(s: &str) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
@@ -312,18 +327,7 @@ fn is_plain_safe(s: &str) -> bool {
     if s.ends_with([' ', ':']) {
         return false;
     }
-    // Only a safe alphabet (which has no `#`, so no ` #` either); then, only for the few
-    // strings holding a space or a colon, no `: ` inside.
-    let bytes = s.as_bytes();
-    let mut kinds = 0;
-    for &c in bytes {
-        let kind = PLAIN_BYTES[usize::from(c)];
-        if kind == 0 {
-            return false;
-        }
-        kinds |= kind;
-    }
-    if kinds & PAIRED != 0 && bytes.windows(2).any(|pair| pair == b": ") {
+    if !plain_bytes(s.as_bytes()) {
         return false;
     }
     if s.len() <= RESERVED_LEN && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
@@ -481,38 +485,17 @@ mod tests {
         assert_eq!(hex(&[]), "");
     }
 
-    /// The plain-scalar test answers as its byte-by-byte statement does, for every string
+    /// The plain-alphabet scan answers as its byte-by-byte statement does, for every string
     /// of up to four characters over the bytes that matter and a few longer ones.
     #[test]
-    fn plain_safe_is_its_rule() {
-        fn rule(s: &str) -> bool {
-            let Some(first) = s.chars().next() else {
-                return false;
-            };
-            if !(first.is_ascii_alphabetic() || first == '/' || first.is_ascii_digit())
-                || s.ends_with([' ', ':'])
-            {
-                return false;
-            }
-            let bytes = s.as_bytes();
-            for (i, &c) in bytes.iter().enumerate() {
-                if !(c.is_ascii_alphanumeric() || b" ._/:@+=,-".contains(&c)) {
-                    return false;
-                }
+    fn plain_bytes_is_its_rule() {
+        fn rule(bytes: &[u8]) -> bool {
+            bytes.iter().enumerate().all(|(i, &c)| {
                 let next = bytes.get(i + 1).copied();
-                if (c == b':' && next == Some(b' ')) || (c == b' ' && next == Some(b'#')) {
-                    return false;
-                }
-            }
-            if s.len() <= RESERVED_LEN && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
-                return false;
-            }
-            if first.is_ascii_digit() {
-                return s
-                    .chars()
-                    .any(|c| c.is_ascii_alphabetic() && !"eExXoObBaAcCdDfF".contains(c));
-            }
-            true
+                (c.is_ascii_alphanumeric() || b" ._/:@+=,-".contains(&c))
+                    && !(c == b':' && next == Some(b' '))
+                    && !(c == b' ' && next == Some(b'#'))
+            })
         }
         let alphabet = ["a", "1", " ", ":", "#", "/", "-", "é", "y", "\n", "x"];
         let mut strings = vec![String::new()];
@@ -531,14 +514,11 @@ mod tests {
                 "http://x:80/p",
                 "run as root #1",
                 "100m",
-                "0x1f",
-                "1:30",
-                "Null",
             ]
             .map(String::from),
         );
         for s in &strings {
-            assert_eq!(is_plain_safe(s), rule(s), "{s:?}");
+            assert_eq!(plain_bytes(s.as_bytes()), rule(s.as_bytes()), "{s:?}");
         }
     }
 

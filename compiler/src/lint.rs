@@ -33,10 +33,11 @@ pub const ARGOCD_TRACKING_LABEL: &str = "app.kubernetes.io/instance";
 /// Paths listed per object in a warning before the rest are counted.
 const PATHS_SHOWN: usize = 5;
 
-/// Applies every lint to one object: annotates it where Flux must not substitute, and
-/// returns its warnings. Each lint looks at the object alone, so an object shared by many
-/// builds (a CRD) is linted once.
-pub fn apply(v: &mut Value) -> Vec<Diagnostic> {
+/// Applies every lint to one object by walking it: annotates it where Flux must not
+/// substitute, and returns its warnings. Builds lint through [`finish`], which reads the
+/// written document instead; the tests hold the two to the same answers.
+#[cfg(test)]
+fn apply(v: &mut Value) -> Vec<Diagnostic> {
     disable_flux_substitution(v)
         .into_iter()
         .chain(argocd_tracking_label(v))
@@ -45,7 +46,8 @@ pub fn apply(v: &mut Value) -> Vec<Diagnostic> {
 
 /// An object as a build outputs it: written as it will be output, then linted (last, so
 /// the lints see every value exactly as it is written) by reading that document; the few
-/// objects the lints change are written again on first use.
+/// objects the lints change are written again on first use. Each lint looks at the object
+/// alone, so an object shared by many builds (a CRD) is linted once.
 pub fn finish(mut value: Value) -> (Manifest, Vec<Diagnostic>) {
     let document = crate::emit::yaml_document(&value);
     let (warnings, changed) = apply_emitted(&mut value, &document);
@@ -63,9 +65,9 @@ pub fn finish(mut value: Value) -> (Manifest, Vec<Diagnostic>) {
 ///
 /// The emitter writes every key and string plain, JSON-quoted or as a literal block broken
 /// only at its own newlines, and escapes neither `$` nor `{` (`emit::write_string`): an
-/// object holding `${` shows it in its document. So one byte scan of the document stands in for a walk of the object, and
-/// only an object whose document shows `${` is walked.
-pub fn apply_emitted(v: &mut Value, document: &str) -> (Vec<Diagnostic>, bool) {
+/// object holding `${` shows it in its document. So one byte scan of the document stands
+/// in for a walk of the object, and only an object whose document shows `${` is walked.
+fn apply_emitted(v: &mut Value, document: &str) -> (Vec<Diagnostic>, bool) {
     let flux = if holds_substitution(document) {
         disable_flux_substitution(v)
     } else {

@@ -411,13 +411,7 @@ fn missing_folders<'a>(files: impl Iterator<Item = &'a Path>) -> Vec<PathBuf> {
 fn stage_stream(pool: &rayon::ThreadPool, path: PathBuf, documents: Vec<Arc<str>>) -> StagedFile {
     let (tx, rx) = sync_channel(1);
     pool.spawn(move || {
-        let staged = prepare_stream(&path).and_then(|()| {
-            let parts = emit::stream_parts(&documents);
-            if std::fs::read(&path).is_ok_and(|old| same_bytes(&old, &parts)) {
-                return Ok(None);
-            }
-            io::stage_atomic_parts(&path, &parts).map(Some)
-        });
+        let staged = stage_file(&path, &emit::stream_parts(&documents));
         // The receiver is gone only when the run ended early; dropping the file deletes it.
         let _ = tx.send(staged);
     });
@@ -459,19 +453,15 @@ fn write(jobs: &[Job]) -> ExitStatus {
 /// Writes one job's output; Ok carries a warning about foreign files, if any.
 fn write_job(job: &Job) -> Result<Option<Diagnostic>, Diagnostic> {
     if let Some(staged) = &job.staged {
-        let staged = staged
+        let received = staged
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        return match staged.recv() {
-            Ok(staged) => staged?.map_or(Ok(()), io::Staged::commit).map(|()| None),
-            // The stager never drops its sender unsent (a panic aside): write it here.
-            Err(_) => match (&job.output, &job.path) {
-                (Output::Stream(documents), Some(path)) => {
-                    write_stream(path, &emit::stream_parts(documents)).map(|()| None)
-                }
-                _ => Ok(None),
-            },
-        };
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .recv();
+        // The stager never drops its sender unsent (a panic aside); if it did, the file
+        // is written below.
+        if let Ok(staged) = received {
+            return staged?.map_or(Ok(()), io::Staged::commit).map(|()| None);
+        }
     }
     match (&job.output, &job.path) {
         (Output::Stream(documents), None) => {
@@ -509,25 +499,24 @@ fn wrong_kind(path: &Path, want_file: bool) -> Diagnostic {
 }
 
 fn write_stream(path: &Path, parts: &[&str]) -> Result<(), Diagnostic> {
-    prepare_stream(path)?;
-    // An output that is already up to date is left alone, as `--target dir` leaves its
-    // unchanged files: re-rendering a fleet rewrites only what changed (and keeps the
-    // others' modification times for the tools that watch them).
-    if std::fs::read(path).is_ok_and(|old| same_bytes(&old, parts)) {
-        return Ok(());
-    }
-    io::write_atomic_parts(path, parts)
+    stage_file(path, parts)?.map_or(Ok(()), io::Staged::commit)
 }
 
-/// Refuses a folder where the file goes, and makes the file's folder.
-fn prepare_stream(path: &Path) -> Result<(), Diagnostic> {
+/// A YAML file's text complete in a temporary file beside `path`, to be renamed over it;
+/// None when `path` already holds exactly this text. An output that is up to date is left
+/// alone, as `--target dir` leaves its unchanged files: re-rendering a fleet rewrites only
+/// what changed (and keeps the others' modification times for the tools that watch them).
+fn stage_file(path: &Path, parts: &[&str]) -> Result<Option<io::Staged>, Diagnostic> {
     if path.is_dir() {
         return Err(wrong_kind(path, true));
+    }
+    if std::fs::read(path).is_ok_and(|old| same_bytes(&old, parts)) {
+        return Ok(None);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         create_dir(parent)?;
     }
-    Ok(())
+    io::stage_atomic_parts(path, parts).map(Some)
 }
 
 /// Whether `old` is exactly the pieces of `parts`, one after another.

@@ -214,11 +214,7 @@ impl<'a> Graph<'a> {
                 let labels = template
                     .at("/metadata/labels")
                     .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
-                            .collect()
-                    })
+                    .map(|m| selector_pairs(m).collect())
                     .unwrap_or_default();
                 let ports = containers(template.get("spec"))
                     .flat_map(|c| list(c.get("ports")))
