@@ -10,9 +10,22 @@
 //! readings of every file); a file that does not parse gets no JSON and the library reads
 //! and reports its YAML as before. Templates are not data, and the default config is read
 //! as a config, with its line numbers.
+//!
+//! The built-in CRDs are also written here as a build outputs them (`crds`): what a build
+//! does to a CRD depends on the extension name alone, so each is labelled for the model
+//! name and written with the library's own document writer (`src/emit/document.rs`,
+//! included below). A build then parses none of them; the library's tests hold every
+//! document written here to what a build writes itself.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+// Only `yaml_document` is used here.
+#[allow(dead_code)]
+#[path = "src/emit/document.rs"]
+mod document;
 
 const DATA_DIRS: [&str; 3] = ["schemas", "components", "targets"];
 
@@ -26,6 +39,10 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         collect(&root, &path, &mut files);
     }
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("compiler/src/emit/document.rs").display()
+    );
     // Sorted so the generated table, and everything iterating it, is deterministic.
     files.sort();
     let mut out = String::from(
@@ -43,6 +60,7 @@ fn main() {
     }
     out.push_str("];\n");
     out.push_str(&yaml_as_json_table(&root, &files));
+    out.push_str(&built_crds_table(&root, &files));
     let dest =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     std::fs::write(dest, out).expect("write embedded.rs");
@@ -105,6 +123,95 @@ fn yaml_as_json_table(root: &Path, files: &[String]) -> String {
     }
     table.push_str("];\n");
     table
+}
+
+/// The extension name the CRDs are written for: `crds::MODEL_NAME` (the library's tests
+/// compare every document with one a build writes for that name).
+const MODEL_NAME: &str = "amlc-model-instance-name";
+
+/// `BUILT_CRDS`: (path of a built-in CRD, the CRD as a build for [`MODEL_NAME`] outputs
+/// it), for every one that parses as a CRD with a map of labels or none.
+fn built_crds_table(root: &Path, files: &[String]) -> String {
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut table = String::from(
+        "/// The built-in CRDs as a build outputs them for the model name (`crds`), by path.\npub static BUILT_CRDS: &[(&str, BuiltCrd)] = &[\n",
+    );
+    for (i, rel) in files.iter().enumerate() {
+        let Some(component) = rel
+            .strip_prefix("components/")
+            .and_then(|r| r.split_once("/crds/"))
+            .filter(|(c, file)| !c.contains('/') && !file.contains('/'))
+            .map(|(c, _)| c)
+        else {
+            continue;
+        };
+        if !is_yaml_data(rel) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+            continue;
+        };
+        let Ok(mut value) = serde_yaml_ng::from_str::<Value>(&text) else {
+            continue;
+        };
+        if value["kind"] != "CustomResourceDefinition" || !label(&mut value, component) {
+            continue;
+        }
+        let mut shape = value.clone();
+        if let Some(versions) = shape
+            .pointer_mut("/spec/versions")
+            .and_then(Value::as_array_mut)
+        {
+            for version in versions.iter_mut().filter_map(Value::as_object_mut) {
+                version.remove("schema");
+            }
+        }
+        let file = |ext: &str, text: String| {
+            let path = out_dir.join(format!("crd-{i}.{ext}"));
+            std::fs::write(&path, text).expect("write a built CRD");
+            path.display().to_string()
+        };
+        let document = file("yaml", document::yaml_document(&value));
+        let full = file("json", json(&value));
+        let shape = file("shape.json", json(&shape));
+        writeln!(
+            table,
+            "    ({rel:?}, BuiltCrd {{ document: include_str!({document:?}), value: include_str!({full:?}), shape: include_str!({shape:?}) }}),"
+        )
+        .expect("write to string");
+    }
+    table.push_str("];\n");
+    table
+}
+
+fn json(value: &Value) -> String {
+    serde_json::to_string(value).expect("JSON of a JSON value")
+}
+
+/// The common labels `transform::labels` gives every object, for the model name; false
+/// when the CRD's labels are not a map (the build then labels it at run time).
+fn label(crd: &mut Value, component: &str) -> bool {
+    let Some(meta) = crd.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return false;
+    };
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if labels.is_null() {
+        *labels = Value::Object(serde_json::Map::new());
+    }
+    let Some(labels) = labels.as_object_mut() else {
+        return false;
+    };
+    for (k, v) in [
+        ("app.kubernetes.io/name", component),
+        ("app.kubernetes.io/part-of", "azureml"),
+        ("app.kubernetes.io/managed-by", "amlc"),
+        ("amlc/instance", MODEL_NAME),
+    ] {
+        labels.insert(k.into(), Value::String(v.into()));
+    }
+    true
 }
 
 /// Links the `amlc` binary position-dependent on x86-64 Linux with glibc. A

@@ -5,7 +5,9 @@
 //! transforms do to a CustomResourceDefinition depends on the extension name alone (it is
 //! cluster-scoped and has no pod template or image, so only `transform::labels` changes
 //! it; the catalog admits no other kind, and `transform`'s tests prove the rest), and each
-//! lint looks at one object alone. So a fleet transforms, lints and emits them once.
+//! lint looks at one object alone. So a fleet transforms, lints and emits them once, and
+//! the built-in ones are written when amlc is compiled (`build.rs`, for [`MODEL_NAME`]):
+//! a build outputs their documents and reads their shapes, and parses none of them.
 //!
 //! A fleet whose extensions have different names still writes their documents once: the
 //! document for a name is the document for [`MODEL_NAME`] with the label's value swapped,
@@ -18,7 +20,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::catalog::Component;
+use crate::catalog::{Component, Origin};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Manifest;
 use crate::object::Object;
@@ -40,10 +42,14 @@ pub fn built(component: &Component, settings: &transform::Settings) -> Arc<Built
     component
         .built_crds
         .get_or_insert_with(&settings.instance, || {
-            // A second name in a process means a fleet of names: from then on CRDs are
-            // derived from the model (made once), not transformed, linted and emitted
-            // per name.
-            if settings.instance == MODEL_NAME || component.built_crds.is_empty() {
+            if settings.instance == MODEL_NAME {
+                return model(component, settings);
+            }
+            // Built-in CRDs come written for the model name (`build.rs`). A user's are made
+            // for the first name in a process; a second name means a fleet of names, and
+            // from then on they are derived from the model (made once), not transformed,
+            // linted and emitted per name.
+            if !is_embedded(component) && component.built_crds.is_empty() {
                 return build(component, settings);
             }
             let model_settings = transform::Settings {
@@ -77,7 +83,7 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
                 return None;
             }
             let document = swap_label(manifest.yaml(), &from, &to)?;
-            (manifest.value().pointer(&pointer)? == MODEL_NAME).then(|| {
+            (manifest.shape().pointer(&pointer)? == MODEL_NAME).then(|| {
                 let derived = Manifest::derived(
                     manifest,
                     pointer.clone(),
@@ -104,7 +110,39 @@ fn label_lines(instance: &str) -> Option<(String, String)> {
 fn built_model(component: &Component, settings: &transform::Settings) -> Arc<Built> {
     component
         .built_crds
-        .get_or_insert_with(MODEL_NAME, || build(component, settings))
+        .get_or_insert_with(MODEL_NAME, || model(component, settings))
+}
+
+/// The CRDs for the model name: as `build.rs` wrote them when it wrote them all, else made.
+fn model(component: &Component, settings: &transform::Settings) -> Built {
+    embedded(component).unwrap_or_else(|| build(component, settings))
+}
+
+/// Whether `build.rs` wrote every one of the component's CRDs.
+fn is_embedded(component: &Component) -> bool {
+    component.origin == Origin::BuiltIn
+        && component
+            .crds
+            .iter()
+            .all(|f| crate::embedded::built_crd(&f.path).is_some())
+}
+
+/// The component's CRDs as `build.rs` wrote them for the model name; None unless it wrote
+/// every one and the lints find nothing in them (a CRD they would change is made, with
+/// its warnings, at run time).
+fn embedded(component: &Component) -> Option<Built> {
+    if !is_embedded(component) {
+        return None;
+    }
+    let manifests = component
+        .crds
+        .iter()
+        .map(|f| {
+            let manifest = Manifest::embedded(crate::embedded::built_crd(&f.path)?)?;
+            lint::finds_nothing(manifest.shape(), manifest.yaml()).then_some((manifest, Vec::new()))
+        })
+        .collect::<Option<_>>()?;
+    Some(Built { manifests })
 }
 
 /// Gives each manifest of `built` the model's document with the label's value swapped,
@@ -222,6 +260,82 @@ mod tests {
             }
         }
         assert!(derived_crds > 4 * 20, "{derived_crds}");
+    }
+
+    /// Every built-in CRD is written by build.rs, and exactly as a build for the model name
+    /// makes it: document, value, no warnings, and a shape that is the value without its
+    /// versions' schemas.
+    #[test]
+    fn embedded_crds_are_what_a_build_makes() {
+        let catalog = Catalog::embedded().unwrap();
+        let settings = crate::transform::Settings {
+            namespace: "azureml".into(),
+            instance: super::MODEL_NAME.into(),
+            node_selector: [("pool".to_owned(), "a".to_owned())].into(),
+            tolerations: vec![serde_json::json!({"key": "k", "operator": "Exists"})],
+            registry: "registry.example.com".into(),
+            pod_security: Default::default(),
+            default_user: Some(1000),
+        };
+        let mut checked = 0;
+        for component in catalog.components() {
+            let embedded = super::embedded(component).unwrap();
+            let own = super::build(component, &settings);
+            assert_eq!(embedded.manifests.len(), component.crds.len());
+            assert_eq!(own.manifests.len(), component.crds.len());
+            for ((e, ew), (o, ow)) in embedded.manifests.iter().zip(&own.manifests) {
+                let name = crate::object::name(o);
+                assert!(ew.is_empty() && ow.is_empty(), "{name}");
+                assert_eq!(e.yaml(), o.yaml(), "{name}");
+                assert_eq!(e.value(), o.value(), "{name}");
+                let mut shape = o.value().clone();
+                for version in shape["spec"]["versions"].as_array_mut().unwrap() {
+                    version.as_object_mut().unwrap().remove("schema");
+                }
+                assert_eq!(e.shape(), &shape, "{name}");
+                assert!(!std::ptr::eq(e.shape(), e.value()));
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked}");
+    }
+
+    /// A build reads only the shape of an object (for a built-in CRD: not its schemas):
+    /// what it finds reading shapes is what it finds reading whole values.
+    #[test]
+    fn builds_find_in_shapes_what_they_find_in_values() {
+        let catalog = Catalog::embedded().unwrap();
+        for cluster in ["aks", "arc", "aro", "ocp"] {
+            let config: Config = serde_json::from_value(serde_json::json!({
+                "apiVersion": "amlc/v1", "kind": "ExtensionConfig",
+                "cluster": {"type": cluster},
+                "training": {"enabled": true}, "inference": {"enabled": true},
+                "monitoring": {"prometheusOperator": true},
+            }))
+            .unwrap();
+            let b = crate::build::build_config(&config, &catalog).unwrap();
+            let shapes = || b.objects.iter().map(crate::manifest::Manifest::shape);
+            let values = || b.objects.iter().map(crate::manifest::Manifest::value);
+            let env = crate::soundness::environment(&config, None);
+            assert_eq!(
+                format!("{:?}", crate::soundness::check(shapes(), &env)),
+                format!("{:?}", crate::soundness::check(values(), &env)),
+            );
+            assert_eq!(
+                format!(
+                    "{:?}",
+                    crate::soundness::hardening::check(shapes(), &catalog)
+                ),
+                format!(
+                    "{:?}",
+                    crate::soundness::hardening::check(values(), &catalog)
+                ),
+            );
+            assert!(
+                b.objects.iter().any(|m| m.shape() != m.value()),
+                "{cluster}"
+            );
+        }
     }
 
     /// A build sharing CRDs made for an earlier config gives the bytes of a build alone.

@@ -2,6 +2,23 @@
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
+/// A built-in CRD as a build for `crds::MODEL_NAME` outputs it, written by `build.rs`.
+#[derive(Debug)]
+pub struct BuiltCrd {
+    /// Its YAML document.
+    pub document: &'static str,
+    /// The object, as JSON.
+    pub value: &'static str,
+    /// The object without its versions' schemas, as JSON: all a build reads of a CRD.
+    pub shape: &'static str,
+}
+
+/// The CRD at `path` (a built-in component's `crds/` file) as a build for the model name
+/// outputs it.
+pub fn built_crd(path: &str) -> Option<&'static BuiltCrd> {
+    BUILT_CRDS.iter().find(|(p, _)| *p == path).map(|(_, c)| c)
+}
+
 /// The contents of one embedded file, by its path relative to the project root.
 pub fn file(path: &str) -> Option<&'static str> {
     FILES.iter().find(|(p, _)| *p == path).map(|(_, c)| *c)

@@ -78,6 +78,12 @@ fn apply_emitted(v: &mut Value, document: &str) -> (Vec<Diagnostic>, bool) {
     (warnings, changed)
 }
 
+/// Whether [`finish`] would find nothing in an object written as `document` and leave it
+/// as it is; `shape` is the object or any part of it holding its metadata.
+pub fn finds_nothing(shape: &Value, document: &str) -> bool {
+    !holds_substitution(document) && argocd_tracking_label(shape).is_none()
+}
+
 /// The error for a build that renders nothing; None when there are objects.
 pub fn require_objects(objects: &[Manifest]) -> Option<Diagnostic> {
     objects.is_empty().then(|| {

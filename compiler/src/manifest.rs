@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
+use crate::embedded::BuiltCrd;
+
 #[derive(Clone)]
 pub struct Manifest(Arc<Inner>);
 
@@ -28,9 +30,20 @@ enum Body {
         to: String,
         value: OnceLock<Value>,
     },
+    /// A built-in CRD as `build.rs` wrote it (`crds`): read whole only on first use of the
+    /// whole value; a build reads its shape and outputs its document.
+    Embedded {
+        crd: &'static BuiltCrd,
+        shape: Value,
+        value: OnceLock<Value>,
+    },
 }
 
 impl Body {
+    fn parse(crd: &BuiltCrd) -> Value {
+        serde_json::from_str(crd.value).expect("build.rs writes JSON of a value")
+    }
+
     fn derive(model: &Manifest, pointer: &str, to: &str) -> Value {
         let mut value = model.value().clone();
         if let Some(v) = value.pointer_mut(pointer) {
@@ -63,6 +76,20 @@ impl Manifest {
         }))
     }
 
+    /// A built-in CRD as `build.rs` wrote it; None when its shape does not read (it always
+    /// does: a test reads every one).
+    pub fn embedded(crd: &'static BuiltCrd) -> Option<Self> {
+        let shape = serde_json::from_str(crd.shape).ok()?;
+        Some(Manifest(Arc::new(Inner {
+            body: Body::Embedded {
+                crd,
+                shape,
+                value: OnceLock::new(),
+            },
+            yaml: OnceLock::new(),
+        })))
+    }
+
     /// A manifest whose document was derived from another's (`crds`); the caller
     /// guarantees it is exactly the emitter's document of `value`.
     pub fn with_document(value: Value, yaml: Arc<str>) -> Self {
@@ -76,27 +103,33 @@ impl Manifest {
         self.0.value()
     }
 
-    /// The object's shape, for reading what a derived manifest shares with its model
-    /// (kind, API version, namespace, name, a CRD's group and scope: everything but the
-    /// one string changed) without copying the object.
+    /// The object's shape, for reading what builds read of an object without copying or
+    /// parsing all of it: kind, API version, metadata but the instance label's value
+    /// (a derived manifest's is its model's), and the spec but a built-in CRD's version
+    /// schemas.
     pub fn shape(&self) -> &Value {
         match &self.0.body {
             Body::Own(v) => v,
             Body::Derived { model, .. } => model.shape(),
+            Body::Embedded { shape, .. } => shape,
         }
     }
 
     /// The object as one YAML document (no `---`), ending in a newline; written on first
     /// use and kept, so shared manifests are emitted once per process.
     pub fn yaml(&self) -> &str {
-        self.document()
+        match &self.0.body {
+            Body::Embedded { crd, .. } => crd.document,
+            _ => self.document(),
+        }
     }
 
     /// [`Manifest::yaml`], shared: an output can keep the document without the object.
     pub fn document(&self) -> &Arc<str> {
-        self.0
-            .yaml
-            .get_or_init(|| crate::emit::yaml_document(self.value()).into())
+        self.0.yaml.get_or_init(|| match &self.0.body {
+            Body::Embedded { crd, .. } => crd.document.into(),
+            _ => crate::emit::yaml_document(self.value()).into(),
+        })
     }
 
     /// The object itself, copied only when another build still shares it.
@@ -117,6 +150,10 @@ impl Manifest {
             }) => value
                 .into_inner()
                 .unwrap_or_else(|| Body::derive(&model, &pointer, &to)),
+            Ok(Inner {
+                body: Body::Embedded { crd, value, .. },
+                ..
+            }) => value.into_inner().unwrap_or_else(|| Body::parse(crd)),
             Err(shared) => shared.value().clone(),
         }
     }
@@ -132,6 +169,7 @@ impl Inner {
                 to,
                 value,
             } => value.get_or_init(|| Body::derive(model, pointer, to)),
+            Body::Embedded { crd, value, .. } => value.get_or_init(|| Body::parse(crd)),
         }
     }
 }
