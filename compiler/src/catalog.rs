@@ -5,6 +5,7 @@
 //! It does not read files (the CLI hands it `(path, text)` pairs), decide which
 //! components are on (`plan`), or render templates (`render`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
@@ -341,7 +342,8 @@ impl Origin {
 pub struct File {
     /// The path as shown to the user (`components/gateway/templates/gateway.yaml.j2`).
     pub path: String,
-    pub text: String,
+    /// Borrowed from the binary for the built-in components: never copied.
+    pub text: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -555,13 +557,9 @@ const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "DaemonSet", "StatefulSet", "Jo
 impl Catalog {
     /// The built-in components compiled into amlc.
     pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
-        let files: Vec<(String, String)> = crate::embedded::under("components")
-            .filter_map(|(p, t)| {
-                p.strip_prefix("components/")
-                    .map(|rel| (rel.to_owned(), t.to_owned()))
-            })
-            .collect();
-        Catalog::from_files("components", &files, Origin::BuiltIn)
+        let files = crate::embedded::under("components")
+            .filter_map(|(p, t)| Some((p.strip_prefix("components/")?, Cow::Borrowed(t))));
+        Catalog::load("components", files, Origin::BuiltIn)
     }
 
     /// Loads component folders from `(path relative to the components root, text)`
@@ -571,15 +569,23 @@ impl Catalog {
         files: &[(String, String)],
         origin: Origin,
     ) -> Result<Catalog, Vec<Diagnostic>> {
+        let files = files
+            .iter()
+            .map(|(rel, text)| (rel.as_str(), Cow::Owned(text.clone())));
+        Catalog::load(root, files, origin)
+    }
+
+    fn load<'a>(
+        root: &str,
+        files: impl Iterator<Item = (&'a str, Cow<'static, str>)>,
+        origin: Origin,
+    ) -> Result<Catalog, Vec<Diagnostic>> {
         let root = root.trim_end_matches('/');
-        let mut folders: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+        let mut folders: BTreeMap<&str, Vec<(&str, Cow<'static, str>)>> = BTreeMap::new();
         for (rel, text) in files {
             // Files at the root (a README) belong to no component.
             if let Some((folder, inner)) = rel.split_once('/') {
-                folders
-                    .entry(folder)
-                    .or_default()
-                    .push((inner, text.as_str()));
+                folders.entry(folder).or_default().push((inner, text));
             }
         }
         let mut diagnostics = Vec::new();
@@ -597,12 +603,12 @@ impl Catalog {
         if origin == Origin::BuiltIn {
             // Built-in templates compile on first use, in the render's threads, and only
             // those of the components a config turns on (tests compile every one).
-            let texts: HashMap<String, String> = components
+            let texts: HashMap<String, Cow<'static, str>> = components
                 .values()
                 .flat_map(|c: &Component| &c.templates)
                 .map(|t| (t.path.clone(), t.text.clone()))
                 .collect();
-            env.set_loader(move |name| Ok(texts.get(name).cloned()));
+            env.set_loader(move |name| Ok(texts.get(name).map(|t| t.to_string())));
         }
         if diagnostics.is_empty() {
             Ok(Catalog {
@@ -624,7 +630,7 @@ impl Catalog {
                 let _ = self
                     .templates
                     .0
-                    .add_template_owned(t.path.clone(), t.text.clone());
+                    .add_template_owned(t.path.clone(), t.text.to_string());
             }
         }
         self.components.extend(user.components);
@@ -649,7 +655,7 @@ impl Catalog {
 fn load_component(
     root: &str,
     folder: &str,
-    files: &[(&str, &str)],
+    files: &[(&str, Cow<'static, str>)],
     origin: Origin,
     compiled: &mut minijinja::Environment<'static>,
 ) -> Result<Component, Vec<Diagnostic>> {
@@ -663,7 +669,7 @@ fn load_component(
             format!("component folder {root}/{folder} has no {METADATA}"),
         )]);
     };
-    let meta_source = Source::new(path(METADATA), *meta_text);
+    let meta_source = Source::new(path(METADATA), meta_text.as_ref());
     let meta: ComponentMeta = read_yaml(origin, &meta_source.name, meta_text).map_err(|e| {
         let mut d = invalid(
             "amlc::component::invalid-metadata",
@@ -754,11 +760,11 @@ fn load_component(
             }
             let f = File {
                 path: path(inner),
-                text: (*text).to_owned(),
+                text: text.clone(),
             };
             // A user's templates compile now, so their mistakes are reported at load time.
             if origin == Origin::User
-                && let Err(e) = compiled.add_template_owned(f.path.clone(), f.text.clone())
+                && let Err(e) = compiled.add_template_owned(f.path.clone(), f.text.to_string())
             {
                 diagnostics.push(template_diagnostic(&f, &e, origin));
             }
@@ -769,7 +775,7 @@ fn load_component(
             }
             let f = File {
                 path: path(inner),
-                text: (*text).to_owned(),
+                text: text.clone(),
             };
             // Built-in CRDs with a JSON twin are parsed on first use (`crd_objects`).
             if origin == Origin::BuiltIn && crate::embedded::yaml_as_json(&f.path).is_some() {
