@@ -171,12 +171,18 @@ fn built_crds_table(root: &Path, files: &[String]) -> String {
             std::fs::write(&path, text).expect("write a built CRD");
             path.display().to_string()
         };
-        let document = file("yaml", document::yaml_document(&value));
+        let text = document::yaml_document(&value);
+        // Where the instance label's line is, when the model name appears nowhere else:
+        // a build for another name rewrites that line alone (`crds`).
+        let label_at = (text.matches(MODEL_NAME).count() == 1)
+            .then(|| text.find(&format!("amlc/instance: {MODEL_NAME}\n")))
+            .flatten();
+        let document = file("yaml", text);
         let full = file("json", json(&value));
         let shape = file("shape.json", json(&shape));
         writeln!(
             table,
-            "    ({rel:?}, BuiltCrd {{ document: include_str!({document:?}), value: include_str!({full:?}), shape: include_str!({shape:?}) }}),"
+            "    ({rel:?}, BuiltCrd {{ document: include_str!({document:?}), value: include_str!({full:?}), shape: include_str!({shape:?}), label_at: {label_at:?} }}),"
         )
         .expect("write to string");
     }

@@ -82,7 +82,7 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
             if !warnings.is_empty() {
                 return None;
             }
-            let document = swap_label(manifest.yaml(), &from, &to)?;
+            let document = swap_label(manifest, &from, &to)?;
             (manifest.shape().pointer(&pointer)? == MODEL_NAME).then(|| {
                 let derived = Manifest::derived(
                     manifest,
@@ -152,18 +152,28 @@ fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
         return;
     };
     for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
-        if let Some(document) = swap_label(model.yaml(), &from, &to) {
+        if let Some(document) = swap_label(model, &from, &to) {
             let value = std::mem::replace(manifest, Manifest::new(Value::Null)).into_value();
             *manifest = Manifest::with_document(value, document.into());
         }
     }
 }
 
-/// A model document with the label line `from` made `to`; `None` unless the model name
-/// appears once in it, in that line (`from` holds it), so nothing else changes.
-fn swap_label(document: &str, from: &str, to: &str) -> Option<String> {
-    (document.matches(MODEL_NAME).count() == 1 && document.contains(from))
-        .then(|| document.replacen(from, to, 1))
+/// A model's document with the label line `from` made `to`; `None` unless the model name
+/// appears once in it, in that line (`from` holds it), so nothing else changes. For a CRD
+/// `build.rs` wrote, it found that line when it wrote the document.
+fn swap_label(model: &Manifest, from: &str, to: &str) -> Option<String> {
+    let document = model.yaml();
+    let at = match model.embedded_crd() {
+        Some(crd) => crd.label_at?,
+        None => {
+            (document.matches(MODEL_NAME).count() == 1).then_some(())?;
+            document.find(from)?
+        }
+    };
+    document[at..]
+        .starts_with(from)
+        .then(|| [&document[..at], to, &document[at + from.len()..]].concat())
 }
 
 fn build(component: &Component, settings: &transform::Settings) -> Built {
@@ -294,6 +304,9 @@ mod tests {
                 }
                 assert_eq!(e.shape(), &shape, "{name}");
                 assert!(!std::ptr::eq(e.shape(), e.value()));
+                // Other names rewrite the label's line alone, found when it was written.
+                let at = e.embedded_crd().unwrap().label_at.unwrap();
+                assert!(e.yaml()[at..].starts_with("amlc/instance: amlc-model-instance-name\n"));
                 checked += 1;
             }
         }

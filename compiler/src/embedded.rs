@@ -11,6 +11,9 @@ pub struct BuiltCrd {
     pub value: &'static str,
     /// The object without its versions' schemas, as JSON: all a build reads of a CRD.
     pub shape: &'static str,
+    /// Where in `document` the line of the instance label starts, when the model name
+    /// appears in no other place.
+    pub label_at: Option<usize>,
 }
 
 /// The CRD at `path` (a built-in component's `crds/` file) as a build for the model name

@@ -115,6 +115,14 @@ impl Manifest {
         }
     }
 
+    /// The CRD `build.rs` wrote, when this is one as it wrote it.
+    pub fn embedded_crd(&self) -> Option<&'static BuiltCrd> {
+        match &self.0.body {
+            Body::Embedded { crd, .. } => Some(crd),
+            _ => None,
+        }
+    }
+
     /// The object as one YAML document (no `---`), ending in a newline; written on first
     /// use and kept, so shared manifests are emitted once per process.
     pub fn yaml(&self) -> &str {
