@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::soundness::{self, Supplied};
 use crate::validate::Validated;
-use crate::{crds, lint, order, render, transform};
+use crate::{crds, finished, lint, order, render, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -84,6 +84,7 @@ pub fn build_in(
     catalog: &Catalog,
     config_dir: Option<&str>,
 ) -> Result<Build, Vec<Diagnostic>> {
+    let share = finished::sharing();
     let plan = plan::plan(config, catalog)?;
     let settings = transform_settings(config, &plan, catalog);
     // The CRDs are made (or found made) while the templates render.
@@ -105,10 +106,11 @@ pub fn build_in(
         .collect();
     // A CRD derived for this name shares its group, kind and scope with its model.
     let crds = linted.iter().map(|(m, _)| m.shape());
-    // Each object written as it will be output, and linted (`lint::finish`), in parallel.
+    // Each object written as it will be output, and linted (`lint::finish`), in parallel;
+    // in a fleet, objects equal to another build's are taken from it (`finished`).
     let made: Vec<(Manifest, Vec<Diagnostic>)> = transform::apply(rendered, &settings, crds)
         .into_par_iter()
-        .map(|o| lint::finish(o.value))
+        .map(|o| finished::finish(o.value, share))
         .collect();
     linted.extend(made);
     let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =

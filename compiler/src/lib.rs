@@ -30,6 +30,7 @@ pub mod diff;
 pub mod doctor;
 pub mod embedded;
 pub mod emit;
+pub mod finished;
 pub mod fleet;
 pub mod fx_hash;
 pub mod init;
