@@ -89,7 +89,7 @@ pub fn build_in(
     let settings = transform_settings(config, &plan, catalog);
     // The CRDs are made (or found made) while the templates render.
     let (rendered, crds) = rayon::join(
-        || render::render(&plan, catalog),
+        || render::render(&plan, catalog, share),
         || {
             plan.components
                 .par_iter()

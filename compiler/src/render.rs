@@ -6,6 +6,7 @@
 //! It does not decide which components are on (`plan`) or apply the cross-cutting
 //! changes (namespace, labels, scheduling, registry, checksums: `transform`).
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -19,26 +20,42 @@ use crate::object::{self, Object};
 use crate::plan::{Plan, PlannedComponent, Replicas};
 
 mod block_yaml;
+mod memo;
 mod name_swap;
 
 use name_swap::NameSwap;
 
-/// Renders every enabled component. Every problem is reported at once.
-pub fn render(plan: &Plan, catalog: &Catalog) -> Result<Vec<Object>, Vec<Diagnostic>> {
+/// Renders every enabled component. Every problem is reported at once. `share`: take
+/// built-in templates' documents from earlier builds of the process where they read the
+/// same values (`memo`), and keep them for later ones.
+pub fn render(plan: &Plan, catalog: &Catalog, share: bool) -> Result<Vec<Object>, Vec<Diagnostic>> {
     // The templates were compiled once with the catalog; the plan's context is converted
     // to minijinja's values once per build, not once per template.
     let env = catalog.templates().environment();
     let base = minijinja::Value::from_serialize(&plan.context);
     let swap = NameSwap::for_fleet(plan);
-    render_with(plan, catalog, env, &base, swap.as_ref())
+    let rendering = Rendering {
+        env,
+        base: &base,
+        swap: swap.as_ref(),
+        shared: share.then_some(&plan.context),
+    };
+    render_with(plan, catalog, &rendering)
+}
+
+/// What every component's rendering shares.
+struct Rendering<'a> {
+    env: &'a minijinja::Environment<'static>,
+    base: &'a minijinja::Value,
+    swap: Option<&'a NameSwap<'a>>,
+    /// The build's context, when built-in templates' documents are shared (`memo`).
+    shared: Option<&'a Value>,
 }
 
 fn render_with(
     plan: &Plan,
     catalog: &Catalog,
-    env: &minijinja::Environment<'static>,
-    base: &minijinja::Value,
-    swap: Option<&NameSwap>,
+    rendering: &Rendering,
 ) -> Result<Vec<Object>, Vec<Diagnostic>> {
     // Components render in parallel (parsing their YAML is most of a single build), and
     // are collected in plan order, so the result does not depend on thread timing.
@@ -46,7 +63,7 @@ fn render_with(
         .components
         .par_iter()
         .map(|planned| match catalog.get(&planned.name) {
-            Some(component) => render_component(env, base, swap, planned, component),
+            Some(component) => render_component(rendering, planned, component),
             None => Err(vec![Diagnostic::error(
                 "amlc::bug::plan-catalog-mismatch",
                 format!(
@@ -95,22 +112,36 @@ pub fn resources_value(r: &Resources) -> Value {
 }
 
 fn render_component(
-    env: &minijinja::Environment<'static>,
-    base: &minijinja::Value,
-    swap: Option<&NameSwap>,
+    rendering: &Rendering,
     planned: &PlannedComponent,
     component: &Component,
 ) -> Result<Vec<Object>, Vec<Diagnostic>> {
-    let context = template_context(base, component_context(planned));
-    let stand_in = swap.and_then(|s| Some((s, stand_in_context(env, s, planned, component)?)));
+    let env = rendering.env;
+    let component_json = component_context(planned);
+    let shared = rendering
+        .shared
+        .filter(|_| component.origin == catalog::Origin::BuiltIn);
+    let context = OnceCell::new();
+    let stand_in = OnceCell::new();
     let mut diagnostics = Vec::new();
     let mut objects = Vec::new();
     for t in &component.templates {
+        let key = shared.and_then(|cx| memo::key(env, &t.path, cx, &component_json));
+        if let Some(kept) = key.as_deref().and_then(memo::get) {
+            objects.extend(kept.iter().map(|v| Object::new(&component.name, v.clone())));
+            continue;
+        }
+        let context =
+            context.get_or_init(|| template_context(rendering.base, component_json.clone()));
         let text = env
             .get_template(&t.path)
-            .and_then(|tmpl| tmpl.render(&context));
+            .and_then(|tmpl| tmpl.render(context));
         match text {
             Ok(text) => match stand_in
+                .get_or_init(|| {
+                    let swap = rendering.swap?;
+                    Some((swap, stand_in_context(env, swap, planned, component)?))
+                })
                 .as_ref()
                 // A text without the name is the same for every config: the plain cache has it.
                 .filter(|(swap, _)| text.contains(swap.name))
@@ -118,6 +149,9 @@ fn render_component(
                 .map_or_else(|| parse_documents_cached(&text), Ok)
             {
                 Ok(values) => {
+                    if let Some(key) = key {
+                        memo::keep(key, &values);
+                    }
                     objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
                 }
                 Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
@@ -413,7 +447,7 @@ mod tests {
             "# comment only\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}-x\n---\n",
         );
         let p = crate::plan::plan(&config(), &c).unwrap();
-        let objects = render(&p, &c).unwrap();
+        let objects = render(&p, &c, false).unwrap();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].name(), "azureml-x");
         assert_eq!(objects[0].component, "x");
@@ -423,7 +457,7 @@ mod tests {
     fn an_undefined_variable_names_the_template_line_and_the_culprit() {
         let c = catalog("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ nmae }}\n");
         let p = crate::plan::plan(&config(), &c).unwrap();
-        let err = render(&p, &c).unwrap_err();
+        let err = render(&p, &c, false).unwrap_err();
         assert!(
             err[0].message.starts_with("mine/x/templates/a.yaml.j2:4"),
             "{}",
@@ -477,13 +511,30 @@ mod tests {
                     !["true", "n", "no"].contains(&name),
                     "{name}"
                 );
-                let plain = render_with(&plan, &catalog, env, &base, None).unwrap();
-                let via = render_with(&plan, &catalog, env, &base, swap.as_ref()).unwrap();
+                let rendering = |swap, shared| Rendering {
+                    env,
+                    base: &base,
+                    swap,
+                    shared,
+                };
+                let plain = render_with(&plan, &catalog, &rendering(None, None)).unwrap();
+                let via = render_with(&plan, &catalog, &rendering(swap.as_ref(), None)).unwrap();
                 let values = |o: Vec<Object>| {
                     o.into_iter()
                         .map(|o| (o.component, o.value))
                         .collect::<Vec<_>>()
                 };
+                // Documents kept for earlier builds (`memo`), the first time and after.
+                let shared = rendering(swap.as_ref(), Some(&plan.context));
+                for _ in 0..2 {
+                    let kept = render_with(&plan, &catalog, &shared).unwrap();
+                    assert_eq!(
+                        values(kept),
+                        values(plain.clone()),
+                        "{} as {name}",
+                        file.display()
+                    );
+                }
                 assert_eq!(values(via), values(plain), "{} as {name}", file.display());
                 let Some(swap) = swap else { continue };
                 for planned in &plan.components {
@@ -513,7 +564,7 @@ mod tests {
     fn invalid_rendered_yaml_is_located() {
         let c = catalog("apiVersion: v1\nkind: [\n");
         let p = crate::plan::plan(&config(), &c).unwrap();
-        let err = render(&p, &c).unwrap_err();
+        let err = render(&p, &c, false).unwrap_err();
         assert_eq!(err[0].code, "amlc::component::invalid-yaml");
     }
 
