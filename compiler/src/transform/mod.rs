@@ -18,6 +18,7 @@ pub mod sync_options;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::object::Object;
@@ -51,13 +52,34 @@ pub fn apply<'a>(
     let cluster_scoped: BTreeSet<(String, String)> =
         namespace::cluster_scoped_kinds(scoping.iter().copied());
     let served = sync_options::served_kinds(scoping);
-    let objects = namespace::apply(objects, &settings.namespace, &cluster_scoped);
-    let objects = labels::apply(objects, &settings.instance);
-    let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
-    let objects = pod_security::apply(objects, &settings.pod_security, settings.default_user);
-    let objects = registry::apply(objects, &settings.registry);
-    let objects = sync_options::apply(objects, &served);
+    // These change each object by itself alone, so parts of the set go through them in
+    // parallel; the checksums read other objects (ConfigMaps), so they wait for all.
+    let objects: Vec<Object> = parts(objects)
+        .into_par_iter()
+        .flat_map_iter(|part| {
+            let part = namespace::apply(part, &settings.namespace, &cluster_scoped);
+            let part = labels::apply(part, &settings.instance);
+            let part = scheduling::apply(part, &settings.node_selector, &settings.tolerations);
+            let part = pod_security::apply(part, &settings.pod_security, settings.default_user);
+            let part = registry::apply(part, &settings.registry);
+            sync_options::apply(part, &served)
+        })
+        .collect();
     job_name::apply(checksum::apply(objects))
+}
+
+/// Objects transformed by one task at most: a task per object would cost more than the
+/// transforms of a small one.
+const PART: usize = 8;
+
+/// The objects in parts of [`PART`], in order.
+fn parts(objects: Vec<Object>) -> Vec<Vec<Object>> {
+    let mut parts = Vec::with_capacity(objects.len().div_ceil(PART));
+    let mut objects = objects.into_iter().peekable();
+    while objects.peek().is_some() {
+        parts.push(objects.by_ref().take(PART).collect());
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -87,6 +109,28 @@ pub(crate) mod table {
 mod tests {
     use super::*;
     use crate::catalog::Catalog;
+
+    #[test]
+    fn parts_keep_every_object_in_order() {
+        for n in [0, 1, PART - 1, PART, PART + 1, 3 * PART + 2] {
+            let objects: Vec<Object> = (0..n)
+                .map(|i| {
+                    Object::new(
+                        "c",
+                        serde_json::json!({"metadata": {"name": i.to_string()}}),
+                    )
+                })
+                .collect();
+            let parts = parts(objects);
+            assert!(parts.iter().all(|p| !p.is_empty() && p.len() <= PART));
+            let names: Vec<String> = parts
+                .iter()
+                .flatten()
+                .map(|o| o.name().to_owned())
+                .collect();
+            assert_eq!(names, (0..n).map(|i| i.to_string()).collect::<Vec<_>>());
+        }
+    }
 
     fn settings(instance: &str, other: bool) -> Settings {
         Settings {
