@@ -119,11 +119,15 @@ pub fn build_in(
         return Err(vec![empty]);
     }
     let mut warnings: Vec<Diagnostic> = warnings.into_iter().flatten().collect();
-    // Soundness last, on the objects exactly as they will be written.
+    // Soundness and hardening last, on the objects exactly as they will be written; the
+    // two read them apart.
     let env = soundness::environment(config, config_dir);
-    let findings = soundness::check(objects.iter().map(Manifest::shape), &env);
+    let (findings, breaches) = rayon::join(
+        || soundness::check(objects.iter().map(Manifest::shape), &env),
+        || insecure(objects.iter().map(Manifest::shape), catalog),
+    );
     warnings.extend(unsound(&findings));
-    warnings.extend(insecure(objects.iter().map(Manifest::shape), catalog));
+    warnings.extend(breaches);
     Ok(Build {
         create_first: findings.create_first,
         plan,
