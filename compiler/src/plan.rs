@@ -110,13 +110,13 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
     // Converted to minijinja's values once: evaluating with a serde value converts all of
     // it on every call, which was most of planning.
     let values = minijinja::Value::from_serialize(&context);
-    let env = minijinja::Environment::new();
+    let env = &compiled::ENVIRONMENT;
     let mut components = Vec::new();
     let mut disabled = Vec::new();
     let mut diagnostics = Vec::new();
     for component in catalog.components() {
-        match is_enabled(&env, component, &values) {
-            Ok(true) => match plan_component(&env, component, config, &values) {
+        match is_enabled(env, component, &values) {
+            Ok(true) => match plan_component(component, config, &values) {
                 Ok(c) => components.push(c),
                 Err(d) => diagnostics.push(d),
             },
@@ -139,6 +139,46 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
     })
 }
 
+/// `when` expressions and workload names, compiled once per process: a fleet plans every
+/// config with the same few dozen.
+mod compiled {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    use minijinja::{Environment, Error, Expression};
+
+    /// The environment they are compiled in: minijinja's defaults.
+    pub static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(Environment::new);
+
+    type Compiled = Arc<Expression<'static, 'static>>;
+
+    /// `source` compiled (from the process's table after the first time).
+    pub fn expression(env: &'static Environment<'static>, source: &str) -> Result<Compiled, Error> {
+        static TABLE: LazyLock<Mutex<HashMap<String, Compiled>>> = LazyLock::new(Mutex::default);
+        if let Some(hit) = TABLE.lock().ok().and_then(|t| t.get(source).cloned()) {
+            return Ok(hit);
+        }
+        let compiled = Arc::new(env.compile_expression_owned(source.to_owned())?);
+        if let Ok(mut table) = TABLE.lock() {
+            table.insert(source.to_owned(), Arc::clone(&compiled));
+        }
+        Ok(compiled)
+    }
+
+    /// The template `source` rendered with `context`, as `Environment::render_str` renders
+    /// it, compiled once.
+    pub fn render(source: &str, context: &minijinja::Value) -> Result<String, Error> {
+        static TEMPLATES: LazyLock<Mutex<Environment<'static>>> = LazyLock::new(Mutex::default);
+        let mut env = TEMPLATES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if env.get_template(source).is_err() {
+            env.add_template_owned(source.to_owned(), source.to_owned())?;
+        }
+        env.get_template(source)?.render(context)
+    }
+}
+
 fn component_error(component: &Component, what: &str, e: &minijinja::Error) -> Diagnostic {
     Diagnostic::error(
         "amlc::component::evaluation",
@@ -148,12 +188,11 @@ fn component_error(component: &Component, what: &str, e: &minijinja::Error) -> D
 }
 
 fn is_enabled(
-    env: &minijinja::Environment<'_>,
+    env: &'static minijinja::Environment<'static>,
     component: &Component,
     context: &minijinja::Value,
 ) -> Result<bool, Diagnostic> {
-    let expr = env
-        .compile_expression(&component.meta.when)
+    let expr = compiled::expression(env, &component.meta.when)
         .map_err(|e| component_error(component, "when", &e))?;
     expr.eval(context)
         .map(|v| v.is_true())
@@ -161,15 +200,13 @@ fn is_enabled(
 }
 
 fn plan_component(
-    env: &minijinja::Environment<'_>,
     component: &Component,
     config: &Config,
     context: &minijinja::Value,
 ) -> Result<PlannedComponent, Diagnostic> {
     let workload = match (&component.meta.workload, component.resources) {
         (Some(w), Some(per_pod)) => {
-            let name = env
-                .render_str(&w.name, context)
+            let name = compiled::render(&w.name, context)
                 .map_err(|e| component_error(component, "workload name", &e))?;
             let replicas = match &w.replicas {
                 ReplicasMeta::Count(n) => Replicas::Fixed(*n),
