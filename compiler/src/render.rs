@@ -524,9 +524,10 @@ mod tests {
                         .map(|o| (o.component, o.value))
                         .collect::<Vec<_>>()
                 };
-                // Documents kept for earlier builds (`memo`), the first time and after.
+                // Documents kept for earlier builds (`memo`): before they are kept (two
+                // sightings) and after.
                 let shared = rendering(swap.as_ref(), Some(&plan.context));
-                for _ in 0..2 {
+                for _ in 0..3 {
                     let kept = render_with(&plan, &catalog, &shared).unwrap();
                     assert_eq!(
                         values(kept),

@@ -5,7 +5,8 @@
 //! finds what a template reads, down to the attributes it looks up
 //! (`Template::undeclared_variables`): the gateway's template reads `cluster.type`,
 //! `component.image` and a few more, never the node selector or the cluster's name. So
-//! from a process's second build on, a template's documents are kept under those values,
+//! from a process's second build on, a template's documents are kept under those values
+//! (once they are seen twice),
 //! and a build that gives it the same values takes them instead of rendering and parsing
 //! it again (a 200-config fleet renders each built-in template a handful of times).
 //!
@@ -81,8 +82,19 @@ pub fn get(key: &str) -> Option<Arc<Vec<Value>>> {
     kept().lock().ok()?.get(key).cloned()
 }
 
-/// Keeps a template's documents under `key`.
+/// Keeps a template's documents under `key`, from the second time the key is seen: a
+/// fleet whose every config renders its own (every extension named apart) keeps none.
 pub fn keep(key: String, documents: &[Value]) {
+    use std::hash::BuildHasher;
+    static SEEN: OnceLock<Mutex<std::collections::HashSet<u64, FxBuild>>> = OnceLock::new();
+    let hash = FxBuild::default().hash_one(&key);
+    let first = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .is_ok_and(|mut seen| seen.insert(hash));
+    if first {
+        return;
+    }
     if let Ok(mut kept) = kept().lock()
         && kept.len() < ENTRIES
     {
