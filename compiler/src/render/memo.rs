@@ -6,9 +6,9 @@
 //! (`Template::undeclared_variables`): the gateway's template reads `cluster.type`,
 //! `component.image` and a few more, never the node selector or the cluster's name. So
 //! from a process's second build on, a template's documents are kept under those values
-//! (once they are seen twice),
-//! and a build that gives it the same values takes them instead of rendering and parsing
-//! it again (a 200-config fleet renders each built-in template a handful of times).
+//! (once they are seen twice), and a build that gives it the same values takes them
+//! instead of rendering and parsing it again (a 200-config fleet renders each built-in
+//! template a handful of times).
 //!
 //! Only built-in templates: their reads are complete, which a test checks (no `include`,
 //! `import` or `extends`, whose templates' reads minijinja does not follow, and no name
@@ -32,7 +32,6 @@ const FUNCTIONS: &[(&str, &[&str])] = &[
     ("image", &["imageRepository", "version"]),
     ("range", &[]),
     ("dict", &[]),
-    ("namespace", &[]),
 ];
 
 /// The key of a template's documents for a build: the template and the values it reads
