@@ -59,8 +59,9 @@ fn main() {
         .expect("write to string");
     }
     out.push_str("];\n");
-    out.push_str(&yaml_as_json_table(&root, &files));
-    out.push_str(&built_crds_table(&root, &files));
+    let data = yaml_data(&root, &files);
+    out.push_str(&yaml_as_json_table(&data));
+    out.push_str(&built_crds_table(&data));
     let dest =
         PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     std::fs::write(dest, out).expect("write embedded.rs");
@@ -94,26 +95,28 @@ fn is_yaml_data(rel: &str) -> bool {
     yaml && (component_data || target_data)
 }
 
+/// Every YAML data file that parses, with its document, in path order.
+fn yaml_data<'a>(root: &Path, files: &'a [String]) -> Vec<(&'a str, Value)> {
+    files
+        .iter()
+        .filter(|rel| is_yaml_data(rel))
+        .filter_map(|rel| {
+            let text = std::fs::read_to_string(root.join(rel)).ok()?;
+            Some((rel.as_str(), serde_yaml_ng::from_str(&text).ok()?))
+        })
+        .collect()
+}
+
 /// `YAML_AS_JSON`: (path of a YAML data file, its document as compact JSON), for every
 /// one that parses; the JSON files go to OUT_DIR.
-fn yaml_as_json_table(root: &Path, files: &[String]) -> String {
+fn yaml_as_json_table(data: &[(&str, Value)]) -> String {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from(
         "/// YAML data files converted to JSON at build time: (path, JSON of the document).\npub static YAML_AS_JSON: &[(&str, &str)] = &[\n",
     );
-    for (i, rel) in files.iter().filter(|rel| is_yaml_data(rel)).enumerate() {
-        let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
-            continue;
-        };
-        let Ok(value) = serde_yaml_ng::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
+    for (i, (rel, value)) in data.iter().enumerate() {
         let json = out_dir.join(format!("data-{i}.json"));
-        std::fs::write(
-            &json,
-            serde_json::to_string(&value).expect("JSON of a JSON value"),
-        )
-        .expect("write JSON");
+        std::fs::write(&json, self::json(value)).expect("write JSON");
         writeln!(
             table,
             "    ({rel:?}, include_str!({:?})),",
@@ -131,12 +134,12 @@ const MODEL_NAME: &str = "amlc-model-instance-name";
 
 /// `BUILT_CRDS`: (path of a built-in CRD, the CRD as a build for [`MODEL_NAME`] outputs
 /// it), for every one that parses as a CRD with a map of labels or none.
-fn built_crds_table(root: &Path, files: &[String]) -> String {
+fn built_crds_table(data: &[(&str, Value)]) -> String {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from(
         "/// The built-in CRDs as a build outputs them for the model name (`crds`), by path.\npub static BUILT_CRDS: &[(&str, BuiltCrd)] = &[\n",
     );
-    for (i, rel) in files.iter().enumerate() {
+    for (i, (rel, value)) in data.iter().enumerate() {
         let Some(component) = rel
             .strip_prefix("components/")
             .and_then(|r| r.split_once("/crds/"))
@@ -145,15 +148,7 @@ fn built_crds_table(root: &Path, files: &[String]) -> String {
         else {
             continue;
         };
-        if !is_yaml_data(rel) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
-            continue;
-        };
-        let Ok(mut value) = serde_yaml_ng::from_str::<Value>(&text) else {
-            continue;
-        };
+        let mut value = value.clone();
         if value["kind"] != "CustomResourceDefinition" || !label(&mut value, component) {
             continue;
         }

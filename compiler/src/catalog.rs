@@ -693,8 +693,8 @@ fn load_component(
             .in_source(&meta_source),
         );
     };
-    let env = minijinja::Environment::new();
-    if let Err(e) = env.compile_expression(&meta.when) {
+    // Compiled into planning's table, which uses it for every config.
+    if let Err(e) = crate::plan::compiled::expression(&meta.when) {
         problem(format!(
             "`when: {}` is not a valid expression: {e}",
             meta.when
@@ -713,7 +713,7 @@ fn load_component(
                 WORKLOAD_KINDS.join(", ")
             ));
         }
-        if let Err(e) = env.template_from_str(&w.name) {
+        if let Err(e) = minijinja::Environment::new().template_from_str(&w.name) {
             problem(format!(
                 "workload name `{}` is not a valid template: {e}",
                 w.name

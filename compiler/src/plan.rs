@@ -110,12 +110,11 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
     // Converted to minijinja's values once: evaluating with a serde value converts all of
     // it on every call, which was most of planning.
     let values = minijinja::Value::from_serialize(&context);
-    let env = &compiled::ENVIRONMENT;
     let mut components = Vec::new();
     let mut disabled = Vec::new();
     let mut diagnostics = Vec::new();
     for component in catalog.components() {
-        match is_enabled(env, component, &values) {
+        match is_enabled(component, &values) {
             Ok(true) => match plan_component(component, config, &values) {
                 Ok(c) => components.push(c),
                 Err(d) => diagnostics.push(d),
@@ -140,25 +139,25 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
 }
 
 /// `when` expressions and workload names, compiled once per process: a fleet plans every
-/// config with the same few dozen.
-mod compiled {
+/// config with the same few dozen, and the catalog checks the same `when`s when it loads.
+pub(crate) mod compiled {
     use std::collections::HashMap;
     use std::sync::{Arc, LazyLock, Mutex};
 
     use minijinja::{Environment, Error, Expression};
 
     /// The environment they are compiled in: minijinja's defaults.
-    pub static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(Environment::new);
+    static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(Environment::new);
 
     type Compiled = Arc<Expression<'static, 'static>>;
 
     /// `source` compiled (from the process's table after the first time).
-    pub fn expression(env: &'static Environment<'static>, source: &str) -> Result<Compiled, Error> {
+    pub fn expression(source: &str) -> Result<Compiled, Error> {
         static TABLE: LazyLock<Mutex<HashMap<String, Compiled>>> = LazyLock::new(Mutex::default);
         if let Some(hit) = TABLE.lock().ok().and_then(|t| t.get(source).cloned()) {
             return Ok(hit);
         }
-        let compiled = Arc::new(env.compile_expression_owned(source.to_owned())?);
+        let compiled = Arc::new(ENVIRONMENT.compile_expression_owned(source.to_owned())?);
         if let Ok(mut table) = TABLE.lock() {
             table.insert(source.to_owned(), Arc::clone(&compiled));
         }
@@ -187,12 +186,8 @@ fn component_error(component: &Component, what: &str, e: &minijinja::Error) -> D
     .with_help(component.origin.blame())
 }
 
-fn is_enabled(
-    env: &'static minijinja::Environment<'static>,
-    component: &Component,
-    context: &minijinja::Value,
-) -> Result<bool, Diagnostic> {
-    let expr = compiled::expression(env, &component.meta.when)
+fn is_enabled(component: &Component, context: &minijinja::Value) -> Result<bool, Diagnostic> {
+    let expr = compiled::expression(&component.meta.when)
         .map_err(|e| component_error(component, "when", &e))?;
     expr.eval(context)
         .map(|v| v.is_true())

@@ -78,36 +78,36 @@ fn key_of(template: &str, reads: &[String], context: &Value, component: &Value) 
 
 /// The documents kept under `key`.
 pub fn get(key: &str) -> Option<Arc<Vec<Value>>> {
-    kept().lock().ok()?.get(key).cloned()
+    table().lock().ok()?.kept.get(key).cloned()
 }
 
 /// Keeps a template's documents under `key`, from the second time the key is seen: a
 /// fleet whose every config renders its own (every extension named apart) keeps none.
 pub fn keep(key: String, documents: &[Value]) {
     use std::hash::BuildHasher;
-    static SEEN: OnceLock<Mutex<std::collections::HashSet<u64, FxBuild>>> = OnceLock::new();
     let hash = FxBuild::default().hash_one(&key);
-    let first = SEEN
-        .get_or_init(Mutex::default)
-        .lock()
-        .is_ok_and(|mut seen| seen.insert(hash));
-    if first {
+    let Ok(mut t) = table().lock() else {
+        return;
+    };
+    if t.seen.insert(hash) || t.kept.len() >= ENTRIES {
         return;
     }
-    if let Ok(mut kept) = kept().lock()
-        && kept.len() < ENTRIES
-    {
-        kept.entry(key)
-            .or_insert_with(|| Arc::new(documents.to_vec()));
-    }
+    t.kept
+        .entry(key)
+        .or_insert_with(|| Arc::new(documents.to_vec()));
 }
 
-/// A process-wide table by text key.
-type Table<V> = Mutex<HashMap<String, V, FxBuild>>;
+#[derive(Default)]
+struct Kept {
+    /// Documents by key.
+    kept: HashMap<String, Arc<Vec<Value>>, FxBuild>,
+    /// Hashes of the keys seen once (a collision only keeps documents sooner).
+    seen: std::collections::HashSet<u64, FxBuild>,
+}
 
-fn kept() -> &'static Table<Arc<Vec<Value>>> {
-    static KEPT: OnceLock<Table<Arc<Vec<Value>>>> = OnceLock::new();
-    KEPT.get_or_init(Mutex::default)
+fn table() -> &'static Mutex<Kept> {
+    static TABLE: OnceLock<Mutex<Kept>> = OnceLock::new();
+    TABLE.get_or_init(Mutex::default)
 }
 
 /// What a template reads of the context, as dotted paths in sorted order (a function's
@@ -118,7 +118,8 @@ fn reads(
     template: &str,
     context: &Value,
 ) -> Option<Arc<[String]>> {
-    static READS: OnceLock<Table<Option<Arc<[String]>>>> = OnceLock::new();
+    type Known = HashMap<String, Option<Arc<[String]>>, FxBuild>;
+    static READS: OnceLock<Mutex<Known>> = OnceLock::new();
     let reads = READS.get_or_init(Mutex::default);
     if let Some(known) = reads.lock().ok()?.get(template) {
         return known.clone();
