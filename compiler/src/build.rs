@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::plan::{self, NAMESPACE, Plan};
 use crate::soundness::{self, Supplied};
 use crate::validate::Validated;
-use crate::{crds, finished, lint, order, render, transform};
+use crate::{crds, finished, lint, order, render, reuse, transform};
 
 /// What a build produces.
 #[derive(Debug, Clone)]
@@ -84,7 +84,17 @@ pub fn build_in(
     catalog: &Catalog,
     config_dir: Option<&str>,
 ) -> Result<Build, Vec<Diagnostic>> {
-    let share = finished::sharing();
+    build_sharing(config, catalog, config_dir, finished::sharing())
+}
+
+/// [`build_in`], taking from earlier builds of the process and keeping for later ones
+/// what it makes (`render::memo`, `reuse`, `finished`) or not; the output is the same.
+pub(crate) fn build_sharing(
+    config: &Config,
+    catalog: &Catalog,
+    config_dir: Option<&str>,
+    share: bool,
+) -> Result<Build, Vec<Diagnostic>> {
     let plan = plan::plan(config, catalog)?;
     let settings = transform_settings(config, &plan, catalog);
     // The CRDs are made (or found made) while the templates render.
@@ -106,12 +116,10 @@ pub fn build_in(
         .collect();
     // A CRD derived for this name shares its group, kind and scope with its model.
     let crds = linted.iter().map(|(m, _)| m.shape());
-    // Each object written as it will be output, and linted (`lint::finish`), in parallel;
-    // in a fleet, objects equal to another build's are taken from it (`finished`).
-    let made: Vec<(Manifest, Vec<Diagnostic>)> = transform::apply(rendered, &settings, crds)
-        .into_par_iter()
-        .map(|o| finished::finish(o.value, share))
-        .collect();
+    // Each object transformed, written as it will be output and linted (`lint::finish`);
+    // in a fleet, objects another build made of the same document under the same settings
+    // are taken from it (`reuse`), and others equal to another build's too (`finished`).
+    let made = reuse::finish(rendered, &settings, crds, share);
     linted.extend(made);
     let (objects, warnings): (Vec<Manifest>, Vec<Vec<Diagnostic>>) =
         order::sort(linted, |(m, _)| m.shape()).into_iter().unzip();
@@ -175,7 +183,11 @@ fn insecure<'a>(
         .collect()
 }
 
-fn transform_settings(config: &Config, plan: &Plan, catalog: &Catalog) -> transform::Settings {
+pub(crate) fn transform_settings(
+    config: &Config,
+    plan: &Plan,
+    catalog: &Catalog,
+) -> transform::Settings {
     transform::Settings {
         namespace: NAMESPACE.to_owned(),
         instance: config.name().to_owned(),

@@ -196,7 +196,7 @@ pub struct ComponentMeta {
 
 /// `podSecurity:` in component.yaml: the Pod Security Standards level a component's pods
 /// meet and what the program needs of its container (`transform::pod_security` applies it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodSecurityMeta {
     /// The level the pods meet; `restricted` unless the component needs the host.

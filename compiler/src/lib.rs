@@ -41,6 +41,7 @@ pub mod order;
 pub mod plan;
 pub mod releases;
 pub mod render;
+pub mod reuse;
 pub mod rules;
 pub mod schema;
 pub mod settings;

@@ -20,7 +20,7 @@ use crate::object::{self, Object};
 use crate::plan::{Plan, PlannedComponent, Replicas};
 
 mod block_yaml;
-mod memo;
+pub(crate) mod memo;
 mod name_swap;
 
 use name_swap::NameSwap;
@@ -28,7 +28,11 @@ use name_swap::NameSwap;
 /// Renders every enabled component. Every problem is reported at once. `share`: take
 /// built-in templates' documents from earlier builds of the process where they read the
 /// same values (`memo`), and keep them for later ones.
-pub fn render(plan: &Plan, catalog: &Catalog, share: bool) -> Result<Vec<Object>, Vec<Diagnostic>> {
+pub fn render(
+    plan: &Plan,
+    catalog: &Catalog,
+    share: bool,
+) -> Result<Vec<Rendered>, Vec<Diagnostic>> {
     // The templates were compiled once with the catalog; the plan's context is converted
     // to minijinja's values once per build, not once per template.
     let env = catalog.templates().environment();
@@ -41,6 +45,59 @@ pub fn render(plan: &Plan, catalog: &Catalog, share: bool) -> Result<Vec<Object>
         shared: share.then_some(&plan.context),
     };
     render_with(plan, catalog, &rendering)
+}
+
+/// A rendered object: this build's own, or a document an earlier build of the process
+/// rendered from the same template and values (`memo`), shared instead of copied.
+#[derive(Debug, Clone)]
+pub enum Rendered {
+    Own(Object),
+    Kept {
+        component: String,
+        documents: Arc<memo::Documents>,
+        index: usize,
+    },
+}
+
+impl Rendered {
+    pub fn value(&self) -> &Value {
+        match self {
+            Rendered::Own(o) => &o.value,
+            Rendered::Kept {
+                documents, index, ..
+            } => &documents.values[*index],
+        }
+    }
+
+    pub fn component(&self) -> &str {
+        match self {
+            Rendered::Own(o) => &o.component,
+            Rendered::Kept { component, .. } => component,
+        }
+    }
+
+    /// Where a kept document comes from: its documents' id and its place among them;
+    /// None for the build's own.
+    pub fn kept_as(&self) -> Option<(u64, usize)> {
+        match self {
+            Rendered::Own(_) => None,
+            Rendered::Kept {
+                documents, index, ..
+            } => Some((documents.id, *index)),
+        }
+    }
+
+    /// The object to change (a kept document is copied).
+    pub fn into_object(self) -> Object {
+        match self {
+            Rendered::Own(o) => o,
+            Rendered::Kept {
+                component,
+                documents,
+                index,
+            } => Object::new(component, documents.values[index].clone()),
+        }
+    }
 }
 
 /// What every component's rendering shares.
@@ -56,10 +113,10 @@ fn render_with(
     plan: &Plan,
     catalog: &Catalog,
     rendering: &Rendering,
-) -> Result<Vec<Object>, Vec<Diagnostic>> {
+) -> Result<Vec<Rendered>, Vec<Diagnostic>> {
     // Components render in parallel (parsing their YAML is most of a single build), and
     // are collected in plan order, so the result does not depend on thread timing.
-    let rendered: Vec<Result<Vec<Object>, Vec<Diagnostic>>> = plan
+    let rendered: Vec<Result<Vec<Rendered>, Vec<Diagnostic>>> = plan
         .components
         .par_iter()
         .map(|planned| match catalog.get(&planned.name) {
@@ -115,7 +172,7 @@ fn render_component(
     rendering: &Rendering,
     planned: &PlannedComponent,
     component: &Component,
-) -> Result<Vec<Object>, Vec<Diagnostic>> {
+) -> Result<Vec<Rendered>, Vec<Diagnostic>> {
     let env = rendering.env;
     let component_json = component_context(planned);
     let shared = rendering
@@ -128,7 +185,11 @@ fn render_component(
     for t in &component.templates {
         let key = shared.and_then(|cx| memo::key(env, &t.path, cx, &component_json));
         if let Some(kept) = key.as_deref().and_then(memo::get) {
-            objects.extend(kept.iter().map(|v| Object::new(&component.name, v.clone())));
+            objects.extend((0..kept.values.len()).map(|index| Rendered::Kept {
+                component: component.name.clone(),
+                documents: Arc::clone(&kept),
+                index,
+            }));
             continue;
         }
         let context =
@@ -152,15 +213,22 @@ fn render_component(
                     if let Some(key) = key {
                         memo::keep(key, &values);
                     }
-                    objects.extend(values.into_iter().map(|v| Object::new(&component.name, v)))
+                    objects.extend(
+                        values
+                            .into_iter()
+                            .map(|v| Rendered::Own(Object::new(&component.name, v))),
+                    )
                 }
                 Err(e) => diagnostics.push(rendered_yaml_error(t, &text, &e, component)),
             },
             Err(e) => diagnostics.push(catalog::template_diagnostic(t, &e, component.origin)),
         }
     }
-    for o in &objects {
-        if o.kind().is_empty() || o.name().is_empty() || object::api_version(&o.value).is_empty() {
+    for o in objects.iter().map(Rendered::value) {
+        if object::kind(o).is_empty()
+            || object::name(o).is_empty()
+            || object::api_version(o).is_empty()
+        {
             diagnostics.push(
                 Diagnostic::error(
                     "amlc::component::not-an-object",
@@ -447,7 +515,11 @@ mod tests {
             "# comment only\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name }}-x\n---\n",
         );
         let p = crate::plan::plan(&config(), &c).unwrap();
-        let objects = render(&p, &c, false).unwrap();
+        let objects: Vec<Object> = render(&p, &c, false)
+            .unwrap()
+            .into_iter()
+            .map(Rendered::into_object)
+            .collect();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].name(), "azureml-x");
         assert_eq!(objects[0].component, "x");
@@ -519,9 +591,12 @@ mod tests {
                 };
                 let plain = render_with(&plan, &catalog, &rendering(None, None)).unwrap();
                 let via = render_with(&plan, &catalog, &rendering(swap.as_ref(), None)).unwrap();
-                let values = |o: Vec<Object>| {
+                let values = |o: Vec<Rendered>| {
                     o.into_iter()
-                        .map(|o| (o.component, o.value))
+                        .map(|o| {
+                            let o = o.into_object();
+                            (o.component, o.value)
+                        })
                         .collect::<Vec<_>>()
                 };
                 // Documents kept for earlier builds (`memo`): before they are kept (two

@@ -76,8 +76,16 @@ fn key_of(template: &str, reads: &[String], context: &Value, component: &Value) 
     Some(key)
 }
 
+/// A template's kept documents, under an id no other kept documents have in the
+/// process (`reuse` keys what it makes of them by it).
+#[derive(Debug)]
+pub struct Documents {
+    pub id: u64,
+    pub values: Vec<Value>,
+}
+
 /// The documents kept under `key`.
-pub fn get(key: &str) -> Option<Arc<Vec<Value>>> {
+pub fn get(key: &str) -> Option<Arc<Documents>> {
     table().lock().ok()?.kept.get(key).cloned()
 }
 
@@ -92,15 +100,19 @@ pub fn keep(key: String, documents: &[Value]) {
     if t.seen.insert(hash) || t.kept.len() >= ENTRIES {
         return;
     }
-    t.kept
-        .entry(key)
-        .or_insert_with(|| Arc::new(documents.to_vec()));
+    let id = t.kept.len() as u64;
+    t.kept.entry(key).or_insert_with(|| {
+        Arc::new(Documents {
+            id,
+            values: documents.to_vec(),
+        })
+    });
 }
 
 #[derive(Default)]
 struct Kept {
-    /// Documents by key.
-    kept: HashMap<String, Arc<Vec<Value>>, FxBuild>,
+    /// Documents by key; never removed, so `kept.len()` is a fresh id.
+    kept: HashMap<String, Arc<Documents>, FxBuild>,
     /// Hashes of the keys seen once (a collision only keeps documents sooner).
     seen: std::collections::HashSet<u64, FxBuild>,
 }

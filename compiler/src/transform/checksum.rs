@@ -13,31 +13,67 @@ use crate::object::{self, At, Object};
 pub const ANNOTATION: &str = "checksum/config";
 
 pub fn apply(mut objects: Vec<Object>) -> Vec<Object> {
-    // (namespace, name) -> canonical JSON of the ConfigMap's content.
-    let config_maps: BTreeMap<(String, String), String> = objects
-        .iter()
-        .filter(|o| o.kind() == "ConfigMap" && object::group(&o.value).is_empty())
-        .map(|o| {
-            let content = serde_json::json!({
-                "binaryData": o.value.get("binaryData"),
-                "data": o.value.get("data"),
-            });
-            (
-                (o.namespace().unwrap_or("").to_owned(), o.name().to_owned()),
-                crate::emit::canonical_json(&content),
-            )
-        })
-        .collect();
+    let config_maps = ConfigMaps::of(objects.iter().map(|o| &o.value));
     for o in &mut objects {
-        let namespace = o.namespace().unwrap_or("").to_owned();
-        let Some(template) = object::pod_template_mut(&mut o.value) else {
-            continue;
-        };
-        let used = referenced_config_maps(template.get("spec").unwrap_or(&Value::Null));
+        if let Some(digest) = Uses::of(&o.value).and_then(|u| u.digest(&config_maps)) {
+            annotate(&mut o.value, digest);
+        }
+    }
+    objects
+}
+
+/// The rendered ConfigMaps: (namespace, name) -> canonical JSON of their content.
+pub struct ConfigMaps(BTreeMap<(String, String), String>);
+
+impl ConfigMaps {
+    pub fn of<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Self {
+        ConfigMaps(
+            objects
+                .into_iter()
+                .filter(|v| object::kind(v) == "ConfigMap" && object::group(v).is_empty())
+                .map(|v| {
+                    let content = serde_json::json!({
+                        "binaryData": v.get("binaryData"),
+                        "data": v.get("data"),
+                    });
+                    (
+                        (
+                            object::namespace(v).unwrap_or("").to_owned(),
+                            object::name(v).to_owned(),
+                        ),
+                        crate::emit::canonical_json(&content),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The ConfigMaps a pod template uses, by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uses {
+    namespace: String,
+    names: BTreeSet<String>,
+}
+
+impl Uses {
+    /// What an object's pod template uses; None for an object without one (which this
+    /// transform leaves alone).
+    pub fn of(value: &Value) -> Option<Self> {
+        let template = object::pod_template(value)?;
+        Some(Uses {
+            namespace: object::namespace(value).unwrap_or("").to_owned(),
+            names: referenced_config_maps(template.get("spec").unwrap_or(&Value::Null)),
+        })
+    }
+
+    /// The annotation's value: the hash of the rendered ConfigMaps among those used; None
+    /// when the render holds none of them.
+    pub fn digest(&self, config_maps: &ConfigMaps) -> Option<String> {
         let mut hasher = Sha256::new();
         let mut any = false;
-        for name in used {
-            if let Some(content) = config_maps.get(&(namespace.clone(), name.clone())) {
+        for name in &self.names {
+            if let Some(content) = config_maps.0.get(&(self.namespace.clone(), name.clone())) {
                 any = true;
                 hasher.update(name.as_bytes());
                 hasher.update(b"\n");
@@ -45,21 +81,24 @@ pub fn apply(mut objects: Vec<Object>) -> Vec<Object> {
                 hasher.update(b"\n");
             }
         }
-        if !any {
-            continue;
-        }
-        let digest = crate::emit::hex(&hasher.finalize());
-        let Some(meta) = object::object_entry(template, "metadata") else {
-            continue;
-        };
-        let annotations = meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        if let Some(a) = annotations.as_object_mut() {
-            a.insert(ANNOTATION.into(), Value::String(digest));
-        }
+        any.then(|| crate::emit::hex(&hasher.finalize()))
     }
-    objects
+}
+
+/// Sets the annotation on an object's pod template.
+pub fn annotate(value: &mut Value, digest: String) {
+    let Some(template) = object::pod_template_mut(value) else {
+        return;
+    };
+    let Some(meta) = object::object_entry(template, "metadata") else {
+        return;
+    };
+    let annotations = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if let Some(a) = annotations.as_object_mut() {
+        a.insert(ANNOTATION.into(), Value::String(digest));
+    }
 }
 
 /// Names of the ConfigMaps a pod spec uses, sorted.

@@ -27,18 +27,23 @@ const MAX_NAME: usize = 63;
 
 pub fn apply(mut objects: Vec<Object>) -> Vec<Object> {
     for o in &mut objects {
-        if o.kind() != "Job" || object::group(&o.value) != "batch" {
-            continue;
-        }
-        let spec = o.value.get("spec").unwrap_or(&Value::Null);
-        let digest = Sha256::digest(crate::emit::canonical_json(spec).as_bytes());
-        let hash = crate::emit::hex(&digest);
-        let name = hashed_name(o.name(), &hash[..HASH_LEN]);
-        if let Some(meta) = object::object_entry(&mut o.value, "metadata") {
-            meta.insert("name".into(), Value::String(name));
-        }
+        rename(&mut o.value);
     }
     objects
+}
+
+/// Names a Job after its spec; any other object is left alone.
+pub fn rename(value: &mut Value) {
+    if object::kind(value) != "Job" || object::group(value) != "batch" {
+        return;
+    }
+    let spec = value.get("spec").unwrap_or(&Value::Null);
+    let digest = Sha256::digest(crate::emit::canonical_json(spec).as_bytes());
+    let hash = crate::emit::hex(&digest);
+    let name = hashed_name(object::name(value), &hash[..HASH_LEN]);
+    if let Some(meta) = object::object_entry(value, "metadata") {
+        meta.insert("name".into(), Value::String(name));
+    }
 }
 
 /// `<name>-<hash>`, the name shortened to fit (and cut back to a letter or digit, so the

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::object::Object;
+use crate::object::{self, Object};
 
 /// What the transforms need from the config.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,24 +49,79 @@ pub fn apply<'a>(
 ) -> Vec<Object> {
     let mut scoping: Vec<&Value> = crds.into_iter().collect();
     scoping.extend(objects.iter().map(|o| &o.value));
-    let cluster_scoped: BTreeSet<(String, String)> =
-        namespace::cluster_scoped_kinds(scoping.iter().copied());
-    let served = sync_options::served_kinds(scoping);
+    let scope = Scope::of(scoping);
     // These change each object by itself alone, so parts of the set go through them in
     // parallel; the checksums read other objects (ConfigMaps), so they wait for all.
     let objects: Vec<Object> = parts(objects)
         .into_par_iter()
-        .flat_map_iter(|part| {
-            let part = namespace::apply(part, &settings.namespace, &cluster_scoped);
-            let part = labels::apply(part, &settings.instance);
-            let part = scheduling::apply(part, &settings.node_selector, &settings.tolerations);
-            let part = pod_security::apply(part, &settings.pod_security, settings.default_user);
-            let part = registry::apply(part, &settings.registry);
-            sync_options::apply(part, &served)
-        })
+        .flat_map_iter(|part| each(part, settings, &scope))
         .collect();
     job_name::apply(checksum::apply(objects))
 }
+
+/// What the set of objects (the CRDs among them) tells each object's transforms: which
+/// kinds are cluster-scoped, and which the render's own CRDs serve.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub cluster_scoped: BTreeSet<(String, String)>,
+    pub served: BTreeSet<(String, String)>,
+}
+
+impl Scope {
+    /// The scope of a set of objects, CRDs included.
+    pub fn of(objects: Vec<&Value>) -> Self {
+        Scope {
+            cluster_scoped: namespace::cluster_scoped_kinds(objects.iter().copied()),
+            served: sync_options::served_kinds(objects),
+        }
+    }
+}
+
+/// The transforms that change each object by itself alone, in order (every one but the
+/// checksums and Job names, which [`apply`] runs after them on the whole set).
+pub fn each(objects: Vec<Object>, settings: &Settings, scope: &Scope) -> Vec<Object> {
+    let objects = namespace::apply(objects, &settings.namespace, &scope.cluster_scoped);
+    let objects = labels::apply(objects, &settings.instance);
+    let objects = scheduling::apply(objects, &settings.node_selector, &settings.tolerations);
+    let objects = pod_security::apply(objects, &settings.pod_security, settings.default_user);
+    let objects = registry::apply(objects, &settings.registry);
+    sync_options::apply(objects, &scope.served)
+}
+
+/// What [`each`] reads of the build for one object, besides the object and its
+/// component: the namespace and extension name always (`namespace`, `labels`); whether
+/// its kind is cluster-scoped (`namespace`) and served by the render's CRDs
+/// (`sync_options`); and, for a pod template, the Prometheus resource or a Prometheus
+/// Operator resource naming an image alone (`workload`), the node selector, tolerations,
+/// registry, default user and its component's pod security (`scheduling`, `registry`,
+/// `pod_security`). Two builds that
+/// give an object equal reads make the same object of it (`reuse` relies on this; a test
+/// changes every other input and compares).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reads {
+    pub cluster_scoped: bool,
+    pub served: bool,
+    pub workload: bool,
+}
+
+impl Reads {
+    pub fn of(value: &Value, scope: &Scope) -> Self {
+        let (group, kind) = (object::group(value), object::kind(value));
+        let holds =
+            |set: &BTreeSet<(String, String)>| set.iter().any(|(g, k)| k == kind && g == group);
+        Reads {
+            cluster_scoped: holds(&scope.cluster_scoped),
+            served: holds(&scope.served),
+            workload: object::pod_template(value).is_some()
+                || (group == PROMETHEUS_GROUP
+                    && (kind == "Prometheus" || value.pointer("/spec/image").is_some())),
+        }
+    }
+}
+
+/// The Prometheus Operator's group: `scheduling` and `registry` change its Prometheus
+/// resource as they change pod templates.
+pub(crate) const PROMETHEUS_GROUP: &str = "monitoring.coreos.com";
 
 /// Objects transformed by one task at most: a task per object would cost more than the
 /// transforms of a small one.
@@ -155,6 +210,79 @@ mod tests {
             pod_security: pod_security::Policies::new(),
             default_user: None,
         }
+    }
+
+    /// What `reuse` relies on: an object's transforms read of the build no more than its
+    /// `Reads` say. For every object rendered from the golden configs: kinds it is not
+    /// change nothing; a non-workload is the same under other workload settings; a
+    /// workload is the same whatever the other components' pod security.
+    #[test]
+    fn objects_read_no_more_than_their_reads_say() {
+        let catalog = Catalog::embedded().unwrap();
+        let crds: Vec<Value> = catalog
+            .components()
+            .flat_map(|c| c.crd_objects().iter().cloned())
+            .collect();
+        let (mut workloads, mut others) = (0, 0);
+        for config in crate::reuse::tests::golden_configs() {
+            let Ok(plan) = crate::plan::plan(&config, &catalog) else {
+                continue;
+            };
+            let settings = crate::build::transform_settings(&config, &plan, &catalog);
+            let objects: Vec<Object> = crate::render::render(&plan, &catalog, false)
+                .unwrap()
+                .into_iter()
+                .map(crate::render::Rendered::into_object)
+                .collect();
+            let scope = Scope::of(
+                crds.iter()
+                    .chain(objects.iter().map(|o| &o.value))
+                    .collect(),
+            );
+            let mut wider = scope.clone();
+            for set in [&mut wider.cluster_scoped, &mut wider.served] {
+                set.insert(("example.com".into(), "Elsewhere".into()));
+            }
+            let mut other_workloads = settings.clone();
+            other_workloads.node_selector = [("k".to_owned(), "v".to_owned())].into();
+            other_workloads.tolerations =
+                vec![serde_json::json!({"key": "k", "operator": "Exists"})];
+            other_workloads.registry = "registry.example.com".into();
+            other_workloads.default_user = Some(4242);
+            for policy in other_workloads.pod_security.values_mut() {
+                policy.run_as_user = Some(4343);
+                policy.calls_api_server = !policy.calls_api_server;
+            }
+            let one = |o: &Object, settings: &Settings, scope: &Scope| {
+                each(vec![o.clone()], settings, scope).remove(0)
+            };
+            for o in &objects {
+                let reads = Reads::of(&o.value, &scope);
+                assert_eq!(reads, Reads::of(&o.value, &wider), "{}", o.name());
+                let made = one(o, &settings, &scope);
+                assert_eq!(one(o, &settings, &wider), made, "{}", o.name());
+                if reads.workload {
+                    workloads += 1;
+                    let mut others_changed = other_workloads.clone();
+                    others_changed.node_selector = settings.node_selector.clone();
+                    others_changed.tolerations = settings.tolerations.clone();
+                    others_changed.registry = settings.registry.clone();
+                    others_changed.default_user = settings.default_user;
+                    if let Some(own) = settings.pod_security.get(&o.component) {
+                        others_changed
+                            .pod_security
+                            .insert(o.component.clone(), own.clone());
+                    }
+                    assert_eq!(one(o, &others_changed, &scope), made, "{}", o.name());
+                    // The workload settings do reach it.
+                    assert_ne!(one(o, &other_workloads, &scope), made, "{}", o.name());
+                } else {
+                    others += 1;
+                    assert_eq!(one(o, &other_workloads, &scope), made, "{}", o.name());
+                }
+            }
+        }
+        assert!(workloads > 100 && others > 1000, "{workloads} {others}");
     }
 
     /// What `crds` relies on to share CRDs between builds: every transform leaves a CRD

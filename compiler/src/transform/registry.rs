@@ -21,7 +21,7 @@ pub fn apply(mut objects: Vec<Object>, registry: &str) -> Vec<Object> {
         }
     };
     for o in &mut objects {
-        if object::group(&o.value) == "monitoring.coreos.com"
+        if object::group(&o.value) == super::PROMETHEUS_GROUP
             && let Some(image) = o.value.pointer_mut("/spec/image")
         {
             rewrite(image);

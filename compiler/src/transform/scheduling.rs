@@ -20,7 +20,7 @@ pub fn apply(
 ) -> Vec<Object> {
     for o in &mut objects {
         let is_prometheus =
-            object::group(&o.value) == "monitoring.coreos.com" && o.kind() == "Prometheus";
+            object::group(&o.value) == super::PROMETHEUS_GROUP && o.kind() == "Prometheus";
         let spec = if is_prometheus {
             o.value.get_mut("spec")
         } else {
