@@ -128,16 +128,16 @@ fn yaml_as_json_table(data: &[(&str, Value)]) -> String {
     table
 }
 
-/// The extension name the CRDs are written for: `crds::MODEL_NAME` (the library's tests
-/// compare every document with one a build writes for that name).
-const MODEL_NAME: &str = "amlc-model-instance-name";
+/// The extension name the CRDs are written for: `crds::EMBEDDED_NAME`, the default (the
+/// library's tests compare every document with one a build writes for that name).
+const EMBEDDED_NAME: &str = "azureml";
 
-/// `BUILT_CRDS`: (path of a built-in CRD, the CRD as a build for [`MODEL_NAME`] outputs
+/// `BUILT_CRDS`: (path of a built-in CRD, the CRD as a build for [`EMBEDDED_NAME`] outputs
 /// it), for every one that parses as a CRD with a map of labels or none.
 fn built_crds_table(data: &[(&str, Value)]) -> String {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut table = String::from(
-        "/// The built-in CRDs as a build outputs them for the model name (`crds`), by path.\npub static BUILT_CRDS: &[(&str, BuiltCrd)] = &[\n",
+        "/// The built-in CRDs as a build outputs them for the default name (`crds`), by path.\npub static BUILT_CRDS: &[(&str, BuiltCrd)] = &[\n",
     );
     for (i, (rel, value)) in data.iter().enumerate() {
         let Some(component) = rel
@@ -167,10 +167,12 @@ fn built_crds_table(data: &[(&str, Value)]) -> String {
             path.display().to_string()
         };
         let text = document::yaml_document(&value);
-        // Where the instance label's line is, when the model name appears nowhere else:
-        // a build for another name rewrites that line alone (`crds`).
-        let label_at = (text.matches(MODEL_NAME).count() == 1)
-            .then(|| text.find(&format!("amlc/instance: {MODEL_NAME}\n")))
+        // Where the instance label's line is (the line is there once: labels are one level
+        // deep in metadata, and no other key is the label's): a build for another name
+        // rewrites that line alone (`crds`).
+        let line = format!("amlc/instance: {EMBEDDED_NAME}\n");
+        let label_at = (text.matches(&line).count() == 1)
+            .then(|| text.find(&line))
             .flatten();
         let document = file("yaml", text);
         let full = file("json", json(&value));
@@ -189,7 +191,7 @@ fn json(value: &Value) -> String {
     serde_json::to_string(value).expect("JSON of a JSON value")
 }
 
-/// The common labels `transform::labels` gives every object, for the model name; false
+/// The common labels `transform::labels` gives every object, for the default name; false
 /// when the CRD's labels are not a map (the build then labels it at run time).
 fn label(crd: &mut Value, component: &str) -> bool {
     let Some(meta) = crd.get_mut("metadata").and_then(Value::as_object_mut) else {
@@ -208,7 +210,7 @@ fn label(crd: &mut Value, component: &str) -> bool {
         ("app.kubernetes.io/name", component),
         ("app.kubernetes.io/part-of", "azureml"),
         ("app.kubernetes.io/managed-by", "amlc"),
-        ("amlc/instance", MODEL_NAME),
+        ("amlc/instance", EMBEDDED_NAME),
     ] {
         labels.insert(k.into(), Value::String(v.into()));
     }

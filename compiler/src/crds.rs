@@ -6,14 +6,16 @@
 //! cluster-scoped and has no pod template or image, so only `transform::labels` changes
 //! it; the catalog admits no other kind, and `transform`'s tests prove the rest), and each
 //! lint looks at one object alone. So a fleet transforms, lints and emits them once, and
-//! the built-in ones are written when amlc is compiled (`build.rs`, for [`MODEL_NAME`]):
-//! a build outputs their documents and reads their shapes, and parses none of them.
+//! the built-in ones are written when amlc is compiled (`build.rs`, for the default name
+//! [`EMBEDDED_NAME`], which most clusters' extensions carry): a build outputs their
+//! documents and reads their shapes, and parses none of them.
 //!
-//! A fleet whose extensions have different names still writes their documents once: the
-//! document for a name is the document for [`MODEL_NAME`] with the label's value swapped,
-//! which is what the emitter writes (keys are sorted, a one-line value is written alone
-//! on its line, and the model name appears nowhere else in the document: checked, and
-//! emitted in full otherwise).
+//! A build for another name still writes no CRD document of its own: the document for a
+//! name is the embedded one (a user's component: the one for [`MODEL_NAME`]) with the
+//! label's value swapped, which is what the emitter writes (keys are sorted, a one-line
+//! value is written alone on its line, and the label's line is found where it was
+//! written, or the model name appears nowhere else in the document: checked, and emitted
+//! in full otherwise).
 
 use std::sync::Arc;
 
@@ -32,8 +34,11 @@ pub struct Built {
     pub manifests: Vec<(Manifest, Vec<Diagnostic>)>,
 }
 
-/// The extension name of the model documents others are derived from: a valid name no
-/// CRD holds.
+/// The extension name `build.rs` writes the built-in CRDs for: the default.
+const EMBEDDED_NAME: &str = "azureml";
+
+/// The extension name of a user's component's model documents, others are derived from:
+/// a valid name no CRD holds.
 const MODEL_NAME: &str = "amlc-model-instance-name";
 
 /// `component`'s CRDs transformed with `settings` and linted; from the component's memo
@@ -42,35 +47,40 @@ pub fn built(component: &Component, settings: &transform::Settings) -> Arc<Built
     component
         .built_crds
         .get_or_insert_with(&settings.instance, || {
-            if settings.instance == MODEL_NAME {
+            // Built-in CRDs come written for the default name (`build.rs`); a user's are
+            // made for the first name in a process; a second name means a fleet of names,
+            // and from then on they are derived from the model (made once), not
+            // transformed, linted and emitted per name.
+            let model_name = if is_embedded(component) {
+                EMBEDDED_NAME
+            } else {
+                MODEL_NAME
+            };
+            if settings.instance == model_name {
                 return model(component, settings);
             }
-            // Built-in CRDs come written for the model name (`build.rs`). A user's are made
-            // for the first name in a process; a second name means a fleet of names, and
-            // from then on they are derived from the model (made once), not transformed,
-            // linted and emitted per name.
-            if !is_embedded(component) && component.built_crds.is_empty() {
+            if model_name == MODEL_NAME && component.built_crds.is_empty() {
                 return build(component, settings);
             }
             let model_settings = transform::Settings {
-                instance: MODEL_NAME.to_owned(),
+                instance: model_name.to_owned(),
                 ..settings.clone()
             };
             let model = built_model(component, &model_settings);
-            derived(&model, &settings.instance).unwrap_or_else(|| {
+            derived(&model, model_name, &settings.instance).unwrap_or_else(|| {
                 let mut built = build(component, settings);
-                derive_documents(&mut built, &model, &settings.instance);
+                derive_documents(&mut built, &model, model_name, &settings.instance);
                 built
             })
         })
 }
 
-/// The model's CRDs with the label's value swapped, values and documents; `None` unless
-/// every one is sure to equal a build for `instance` (see the module comment): the model
-/// name appears once in each document, in the label, and the lints found nothing (their
-/// findings and the annotation they add are left to a build of its own).
-fn derived(model: &Built, instance: &str) -> Option<Built> {
-    let (from, to) = label_lines(instance)?;
+/// The model's CRDs (for `model_name`) with the label's value swapped, values and
+/// documents; `None` unless every one is sure to equal a build for `instance` (see the
+/// module comment): the label's line is known, and the lints found nothing (their findings
+/// and the annotation they add are left to a build of its own).
+fn derived(model: &Built, model_name: &str, instance: &str) -> Option<Built> {
+    let (from, to) = label_lines(model_name, instance)?;
     let pointer = format!(
         "/metadata/labels/{}",
         transform::labels::INSTANCE_LABEL.replace('/', "~1")
@@ -82,8 +92,8 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
             if !warnings.is_empty() {
                 return None;
             }
-            let document = swap_label(manifest, &from, &to)?;
-            (manifest.shape().pointer(&pointer)? == MODEL_NAME).then(|| {
+            let document = swap_label(manifest, model_name, &from, &to)?;
+            (manifest.shape().pointer(&pointer)? == model_name).then(|| {
                 let derived = Manifest::derived(
                     manifest,
                     pointer.clone(),
@@ -99,21 +109,22 @@ fn derived(model: &Built, instance: &str) -> Option<Built> {
 
 /// The label's line in the model's documents and in `instance`'s, as the emitter writes
 /// them; `None` when a value would not be written inline.
-fn label_lines(instance: &str) -> Option<(String, String)> {
+fn label_lines(model_name: &str, instance: &str) -> Option<(String, String)> {
     let line = |name: &str| {
         crate::emit::inline_string(name)
             .map(|v| format!("{}: {v}\n", transform::labels::INSTANCE_LABEL))
     };
-    Some((line(MODEL_NAME)?, line(instance)?))
+    Some((line(model_name)?, line(instance)?))
 }
 
 fn built_model(component: &Component, settings: &transform::Settings) -> Arc<Built> {
     component
         .built_crds
-        .get_or_insert_with(MODEL_NAME, || model(component, settings))
+        .get_or_insert_with(&settings.instance, || model(component, settings))
 }
 
-/// The CRDs for the model name: as `build.rs` wrote them when it wrote them all, else made.
+/// The CRDs for the model's name: as `build.rs` wrote them when it wrote them all, else
+/// made.
 fn model(component: &Component, settings: &transform::Settings) -> Built {
     embedded(component).unwrap_or_else(|| build(component, settings))
 }
@@ -127,7 +138,7 @@ fn is_embedded(component: &Component) -> bool {
             .all(|f| crate::embedded::built_crd(&f.path).is_some())
 }
 
-/// The component's CRDs as `build.rs` wrote them for the model name; None unless it wrote
+/// The component's CRDs as `build.rs` wrote them for the default name; None unless it wrote
 /// every one and the lints find nothing in them (a CRD they would change is made, with
 /// its warnings, at run time).
 fn embedded(component: &Component) -> Option<Built> {
@@ -147,27 +158,27 @@ fn embedded(component: &Component) -> Option<Built> {
 
 /// Gives each manifest of `built` the model's document with the label's value swapped,
 /// where the swap is sure to give the emitter's document (see the module comment).
-fn derive_documents(built: &mut Built, model: &Built, instance: &str) {
-    let Some((from, to)) = label_lines(instance) else {
+fn derive_documents(built: &mut Built, model: &Built, model_name: &str, instance: &str) {
+    let Some((from, to)) = label_lines(model_name, instance) else {
         return;
     };
     for ((manifest, _), (model, _)) in built.manifests.iter_mut().zip(&model.manifests) {
-        if let Some(document) = swap_label(model, &from, &to) {
+        if let Some(document) = swap_label(model, model_name, &from, &to) {
             let value = std::mem::replace(manifest, Manifest::new(Value::Null)).into_value();
             *manifest = Manifest::with_document(value, document.into());
         }
     }
 }
 
-/// A model's document with the label line `from` made `to`; `None` unless the model name
-/// appears once in it, in that line (`from` holds it), so nothing else changes. For a CRD
-/// `build.rs` wrote, it found that line when it wrote the document.
-fn swap_label(model: &Manifest, from: &str, to: &str) -> Option<String> {
+/// A model's document with the label line `from` made `to`; `None` unless the model's
+/// name appears once in it, in that line (`from` holds it), so nothing else changes. For
+/// a CRD `build.rs` wrote, it found that line when it wrote the document.
+fn swap_label(model: &Manifest, model_name: &str, from: &str, to: &str) -> Option<String> {
     let document = model.yaml();
     let at = match model.embedded_crd() {
         Some(crd) => crd.label_at?,
         None => {
-            (document.matches(MODEL_NAME).count() == 1).then_some(())?;
+            (document.matches(model_name).count() == 1).then_some(())?;
             document.find(from)?
         }
     };
@@ -252,9 +263,20 @@ mod tests {
         let mut derived_crds = 0;
         for component in catalog.components() {
             let model = super::build(component, &settings(super::MODEL_NAME));
+            let embedded = super::embedded(component).unwrap();
             for name in ["ml", "123", "true", "a-b-c"] {
                 let own = super::build(component, &settings(name));
-                let derived = super::derived(&model, name).unwrap();
+                let derived = super::derived(&model, super::MODEL_NAME, name).unwrap();
+                let from_embedded = super::derived(&embedded, super::EMBEDDED_NAME, name).unwrap();
+                for ((d, e), o) in derived
+                    .manifests
+                    .iter()
+                    .zip(&from_embedded.manifests)
+                    .zip(&own.manifests)
+                {
+                    assert_eq!(e.0.yaml(), o.0.yaml(), "{name}");
+                    assert_eq!(e.0.value(), d.0.value(), "{name}");
+                }
                 assert_eq!(derived.manifests.len(), own.manifests.len());
                 for ((d, dw), (o, ow)) in derived.manifests.iter().zip(&own.manifests) {
                     // What builds read of the shape (kind, name, group, scope) is the CRD's.
@@ -272,7 +294,7 @@ mod tests {
         assert!(derived_crds > 4 * 20, "{derived_crds}");
     }
 
-    /// Every built-in CRD is written by build.rs, and exactly as a build for the model name
+    /// Every built-in CRD is written by build.rs, and exactly as a build for the default name
     /// makes it: document, value, no warnings, and a shape that is the value without its
     /// versions' schemas.
     #[test]
@@ -280,7 +302,7 @@ mod tests {
         let catalog = Catalog::embedded().unwrap();
         let settings = crate::transform::Settings {
             namespace: "azureml".into(),
-            instance: super::MODEL_NAME.into(),
+            instance: super::EMBEDDED_NAME.into(),
             node_selector: [("pool".to_owned(), "a".to_owned())].into(),
             tolerations: vec![serde_json::json!({"key": "k", "operator": "Exists"})],
             registry: "registry.example.com".into(),
@@ -306,7 +328,7 @@ mod tests {
                 assert!(!std::ptr::eq(e.shape(), e.value()));
                 // Other names rewrite the label's line alone, found when it was written.
                 let at = e.embedded_crd().unwrap().label_at.unwrap();
-                assert!(e.yaml()[at..].starts_with("amlc/instance: amlc-model-instance-name\n"));
+                assert!(e.yaml()[at..].starts_with("amlc/instance: azureml\n"));
                 checked += 1;
             }
         }

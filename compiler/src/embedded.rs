@@ -2,7 +2,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
-/// A built-in CRD as a build for `crds::MODEL_NAME` outputs it, written by `build.rs`.
+/// A built-in CRD as a build for `crds::EMBEDDED_NAME` outputs it, written by `build.rs`.
 #[derive(Debug)]
 pub struct BuiltCrd {
     /// Its YAML document.
@@ -11,13 +11,13 @@ pub struct BuiltCrd {
     pub value: &'static str,
     /// The object without its versions' schemas, as JSON: all a build reads of a CRD.
     pub shape: &'static str,
-    /// Where in `document` the line of the instance label starts, when the model name
-    /// appears in no other place.
+    /// Where in `document` the line of the instance label starts, when that line appears
+    /// once.
     pub label_at: Option<usize>,
 }
 
-/// The CRD at `path` (a built-in component's `crds/` file) as a build for the model name
-/// outputs it.
+/// The CRD at `path` (a built-in component's `crds/` file) as a build for the default
+/// name outputs it.
 pub fn built_crd(path: &str) -> Option<&'static BuiltCrd> {
     BUILT_CRDS.iter().find(|(p, _)| *p == path).map(|(_, c)| c)
 }
