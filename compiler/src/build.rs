@@ -132,7 +132,7 @@ pub(crate) fn build_sharing(
     let env = soundness::environment(config, config_dir);
     let (findings, breaches) = rayon::join(
         || soundness::check(objects.iter().map(Manifest::shape), &env),
-        || insecure(objects.iter().map(Manifest::shape), catalog),
+        || insecure(&objects, catalog),
     );
     warnings.extend(unsound(&findings));
     warnings.extend(breaches);
@@ -166,11 +166,8 @@ fn unsound(findings: &soundness::Findings) -> Vec<Diagnostic> {
 /// A pod below its component's declared Pod Security level, or a ClusterRole beyond least
 /// privilege (DESIGN.md, "Second round", "Hardened"): the built-in components are tested to
 /// have none; a user's `--components` folder may, and the user should know before applying.
-fn insecure<'a>(
-    objects: impl IntoIterator<Item = &'a serde_json::Value>,
-    catalog: &Catalog,
-) -> Vec<Diagnostic> {
-    soundness::hardening::check(objects, catalog)
+fn insecure(objects: &[Manifest], catalog: &Catalog) -> Vec<Diagnostic> {
+    soundness::hardening::check_manifests(objects, catalog)
         .into_iter()
         .map(|f| {
             let help = if f.code == soundness::hardening::POD_SECURITY {

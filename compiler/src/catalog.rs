@@ -482,6 +482,9 @@ fn not_a_crd(v: &serde_json::Value) -> Option<&'static str> {
 /// Every component, by folder name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
+    /// Unlike any other catalog's of the process (`soundness::hardening` keeps what it
+    /// found clean under it).
+    id: u64,
     components: BTreeMap<String, Component>,
     /// Every component's templates, compiled once when the catalog loads and shared by
     /// every build of the process (a fleet build renders hundreds of configs from it).
@@ -554,6 +557,12 @@ const METADATA: &str = "component.yaml";
 const TEMPLATE_SUFFIX: &str = ".yaml.j2";
 const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "DaemonSet", "StatefulSet", "Job"];
 
+/// A catalog id no catalog of the process has had.
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Catalog {
     /// The built-in components compiled into amlc.
     pub fn embedded() -> Result<Catalog, Vec<Diagnostic>> {
@@ -612,6 +621,7 @@ impl Catalog {
         }
         if diagnostics.is_empty() {
             Ok(Catalog {
+                id: next_id(),
                 components,
                 templates: Templates(env),
             })
@@ -634,7 +644,13 @@ impl Catalog {
             }
         }
         self.components.extend(user.components);
+        self.id = next_id();
         self
+    }
+
+    /// The catalog's id, which no other catalog of the process has.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The compiled templates of every component.

@@ -5,6 +5,7 @@
 //! extension name, so a fleet build transforms, lints and emits them once and hands every
 //! config the same `Manifest`s (`crds`). Cloning one is a reference count.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -17,6 +18,9 @@ pub struct Manifest(Arc<Inner>);
 struct Inner {
     body: Body,
     yaml: OnceLock<Arc<str>>,
+    /// A check that found nothing in the object (`soundness::hardening`), by its id; 0:
+    /// none. A fleet's shared objects are checked once, not once per build.
+    clean: AtomicU64,
 }
 
 enum Body {
@@ -58,6 +62,7 @@ impl Manifest {
         Manifest(Arc::new(Inner {
             body: Body::Own(value),
             yaml: OnceLock::new(),
+            clean: AtomicU64::new(0),
         }))
     }
 
@@ -73,6 +78,7 @@ impl Manifest {
                 value: OnceLock::new(),
             },
             yaml: OnceLock::from(yaml),
+            clean: AtomicU64::new(0),
         }))
     }
 
@@ -87,6 +93,7 @@ impl Manifest {
                 value: OnceLock::new(),
             },
             yaml: OnceLock::new(),
+            clean: AtomicU64::new(0),
         })))
     }
 
@@ -96,6 +103,7 @@ impl Manifest {
         Manifest(Arc::new(Inner {
             body: Body::Own(value),
             yaml: OnceLock::from(yaml),
+            clean: AtomicU64::new(0),
         }))
     }
 
@@ -138,6 +146,16 @@ impl Manifest {
             Body::Embedded { crd, .. } => crd.document.into(),
             _ => crate::emit::yaml_document(self.value()).into(),
         })
+    }
+
+    /// Whether the check `id` found nothing in this object before.
+    pub fn found_clean(&self, id: u64) -> bool {
+        id != 0 && self.0.clean.load(Ordering::Relaxed) == id
+    }
+
+    /// Records that the check `id` found nothing in this object.
+    pub fn mark_clean(&self, id: u64) {
+        self.0.clean.store(id, Ordering::Relaxed);
     }
 
     /// The object itself, copied only when another build still shares it.
