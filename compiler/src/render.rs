@@ -542,7 +542,6 @@ mod tests {
     /// must not: the stand-in path gives exactly the objects parsing gives, and is taken.
     #[test]
     fn the_stand_in_path_gives_what_parsing_gives() {
-        use crate::validate::{NoFiles, validate};
         let catalog = Catalog::embedded().unwrap();
         let env = catalog.templates().environment();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -554,14 +553,7 @@ mod tests {
             files.push(case.unwrap().path().join("amlc.yaml"));
         }
         let (mut configs, mut swapped) = (0, 0);
-        for file in files {
-            let Ok(text) = std::fs::read_to_string(&file) else {
-                continue;
-            };
-            let source = Source::new(file.display().to_string(), text);
-            let Ok(valid) = validate(&source, &NoFiles { now_unix: 0 }) else {
-                continue;
-            };
+        for (file, valid) in crate::reuse::tests::valid_configs(files) {
             configs += 1;
             for name in [
                 "ml",
@@ -573,7 +565,7 @@ mod tests {
                 "n",
                 "no",
             ] {
-                let mut config = valid.config.clone();
+                let mut config = valid.clone();
                 config.metadata.name = name.to_owned();
                 let plan = crate::plan::plan(&config, &catalog).unwrap();
                 let base = minijinja::Value::from_serialize(&plan.context);

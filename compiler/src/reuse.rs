@@ -382,6 +382,19 @@ pub(crate) mod tests {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The configs among `files` that validate without reading files, with their paths.
+    pub fn valid_configs(files: Vec<std::path::PathBuf>) -> Vec<(std::path::PathBuf, Config)> {
+        files
+            .into_iter()
+            .filter_map(|file| {
+                let text = std::fs::read_to_string(&file).ok()?;
+                let source = Source::new(file.display().to_string(), text);
+                let valid = validate(&source, &NoFiles { now_unix: 0 }).ok()?;
+                Some((file, valid.config))
+            })
+            .collect()
+    }
+
     /// The golden configs that validate without files, each as it is and with another
     /// node selector and registry.
     pub fn golden_configs() -> Vec<Config> {
@@ -392,18 +405,11 @@ pub(crate) mod tests {
             .collect();
         cases.sort();
         let mut configs = Vec::new();
-        for file in cases {
-            let Ok(text) = std::fs::read_to_string(&file) else {
-                continue;
-            };
-            let source = Source::new(file.display().to_string(), text);
-            let Ok(valid) = validate(&source, &NoFiles { now_unix: 0 }) else {
-                continue;
-            };
-            let mut other = valid.config.clone();
+        for (_, config) in valid_configs(cases) {
+            let mut other = config.clone();
             other.node_selector = [("pool".to_owned(), "other".to_owned())].into();
             other.images.registry = "registry.example.com".into();
-            configs.push(valid.config);
+            configs.push(config);
             configs.push(other);
         }
         assert!(configs.len() > 30, "{}", configs.len());
