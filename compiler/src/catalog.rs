@@ -709,7 +709,7 @@ fn load_component(
             .in_source(&meta_source),
         );
     };
-    // Compiled into planning's table, which uses it for every config.
+    // Compiled into planning's tables, which use them for every config.
     if let Err(e) = crate::plan::compiled::expression(&meta.when) {
         problem(format!(
             "`when: {}` is not a valid expression: {e}",
@@ -729,7 +729,7 @@ fn load_component(
                 WORKLOAD_KINDS.join(", ")
             ));
         }
-        if let Err(e) = minijinja::Environment::new().template_from_str(&w.name) {
+        if let Err(e) = crate::plan::compiled::template(&w.name) {
             problem(format!(
                 "workload name `{}` is not a valid template: {e}",
                 w.name

@@ -142,7 +142,7 @@ pub fn plan(config: &Config, catalog: &Catalog) -> Result<Plan, Vec<Diagnostic>>
 /// config with the same few dozen, and the catalog checks the same `when`s when it loads.
 pub(crate) mod compiled {
     use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
+    use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
     use minijinja::{Environment, Error, Expression};
 
@@ -167,6 +167,22 @@ pub(crate) mod compiled {
     /// The template `source` rendered with `context`, as `Environment::render_str` renders
     /// it, compiled once.
     pub fn render(source: &str, context: &minijinja::Value) -> Result<String, Error> {
+        let env = templates(source)?;
+        env.get_template(source)?.render(context)
+    }
+
+    /// Compiles the template `source` into the table [`render`] uses (the catalog checks
+    /// workload names with it when it loads). The error is `Environment::template_from_str`'s,
+    /// which names the template `<string>`, not by its source as the table does.
+    pub fn template(source: &str) -> Result<(), Error> {
+        match templates(source) {
+            Ok(_) => Ok(()),
+            Err(_) => Environment::new().template_from_str(source).map(drop),
+        }
+    }
+
+    /// The table of compiled templates, `source` among them.
+    fn templates(source: &str) -> Result<MutexGuard<'static, Environment<'static>>, Error> {
         static TEMPLATES: LazyLock<Mutex<Environment<'static>>> = LazyLock::new(Mutex::default);
         let mut env = TEMPLATES
             .lock()
@@ -174,7 +190,7 @@ pub(crate) mod compiled {
         if env.get_template(source).is_err() {
             env.add_template_owned(source.to_owned(), source.to_owned())?;
         }
-        env.get_template(source)?.render(context)
+        Ok(env)
     }
 }
 

@@ -135,7 +135,8 @@ pub fn finish<'a>(
         }
     }
 
-    let made: Vec<(Manifest, Vec<Diagnostic>, Option<Kept>)> = fresh
+    let mut keep = Vec::new();
+    let mut made: Vec<Option<(Manifest, Vec<Diagnostic>)>> = fresh
         .into_iter()
         .zip(fresh_keys)
         .map(|(mut o, key)| {
@@ -146,16 +147,17 @@ pub fn finish<'a>(
             }
             job_name::rename(&mut o.value);
             let (manifest, warnings) = finished::finish(o.value, true);
-            let kept = key.filter(|_| warnings.is_empty()).map(|key| Kept {
-                key,
-                uses,
-                digest,
-                manifest: manifest.clone(),
-            });
-            (manifest, warnings, kept)
+            if let Some(key) = key.filter(|_| warnings.is_empty()) {
+                keep.push(Kept {
+                    key,
+                    uses,
+                    digest,
+                    manifest: manifest.clone(),
+                });
+            }
+            Some((manifest, warnings))
         })
         .collect();
-    let keep: Vec<Kept> = made.iter().filter_map(|(_, _, k)| k.clone()).collect();
     if !keep.is_empty()
         && let Ok(mut t) = table().lock()
     {
@@ -163,8 +165,6 @@ pub fn finish<'a>(
             t.keep(k);
         }
     }
-    let mut made: Vec<Option<(Manifest, Vec<Diagnostic>)>> =
-        made.into_iter().map(|(m, w, _)| Some((m, w))).collect();
     steps
         .into_iter()
         .filter_map(|s| match s {
@@ -204,7 +204,6 @@ struct Key {
     workload: Option<(u32, u32)>,
 }
 
-#[derive(Clone)]
 struct Kept {
     key: Key,
     uses: Option<Uses>,

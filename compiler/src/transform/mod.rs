@@ -61,7 +61,7 @@ pub fn apply<'a>(
 
 /// What the set of objects (the CRDs among them) tells each object's transforms: which
 /// kinds are cluster-scoped, and which the render's own CRDs serve.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct Scope {
     pub cluster_scoped: BTreeSet<(String, String)>,
     pub served: BTreeSet<(String, String)>,
@@ -94,9 +94,8 @@ pub fn each(objects: Vec<Object>, settings: &Settings, scope: &Scope) -> Vec<Obj
 /// (`sync_options`); and, for a pod template, the Prometheus resource or a Prometheus
 /// Operator resource naming an image alone (`workload`), the node selector, tolerations,
 /// registry, default user and its component's pod security (`scheduling`, `registry`,
-/// `pod_security`). Two builds that
-/// give an object equal reads make the same object of it (`reuse` relies on this; a test
-/// changes every other input and compares).
+/// `pod_security`). Two builds that give an object equal reads make the same object of it
+/// (`reuse` relies on this; a test changes every other input and compares).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Reads {
     pub cluster_scoped: bool,
